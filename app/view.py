@@ -1,0 +1,257 @@
+"""The per-session view: a loading page, then a plot whose image follows the plot's ranges.
+
+Renders run on the store's threads; results come back through ``add_next_tick_callback``,
+the one thread-safe way into a Bokeh document. Per session, only the newest requested view
+waits while a render runs.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import time
+from concurrent.futures import Future
+from functools import partial
+
+import colorcet
+from bokeh.document import Document
+from bokeh.events import MouseWheel, PanEnd, PanStart, RangesUpdate
+from bokeh.layouts import column
+from bokeh.models import (
+    ColorBar,
+    ColumnDataSource,
+    Div,
+    EqHistColorMapper,
+    Range1d,
+)
+from bokeh.plotting import figure
+
+from pipeline import (
+    Canvas,
+    LatestOnly,
+    LoadState,
+    PipelineError,
+    Reduction,
+    Rendered,
+    Viewport,
+    get_store,
+)
+from pipeline.memory import release_freed_memory
+
+logger = logging.getLogger(__name__)
+
+LOD_TIMEOUT = 40  # ms after the last wheel tick before BokehJS reports the final ranges
+RANGE_SETTLE = 8  # ms: range properties that change within this window are one request
+WHEEL_GESTURE = 0.3  # s after a wheel tick during which the gesture's own report is awaited
+LOADING_POLL = 200  # ms between progress updates on the loading page
+TRANSPARENT = (0, 0, 0, 0)
+
+ViewRequest = tuple[Viewport, Canvas, Reduction]
+
+
+class SessionView:
+    """Everything one session holds; :meth:`close` releases all of it."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.store = get_store()
+        self.closed = False
+        self.loading = Div(name="loading", text="Starting...")
+        self.message = Div(name="message", text="", styles={"color": "#b00020"})
+        self.status = Div(name="status", text="")
+        self.source = ColumnDataSource(
+            name="image_source", data={"image": [], "x": [], "y": [], "dw": [], "dh": []}
+        )
+        self.reduction = Reduction()
+        self.canvas: Canvas | None = None
+        self.runner: LatestOnly[ViewRequest, Rendered] = LatestOnly(
+            lambda request: self.store.submit(*request), self._render_done
+        )
+        self._poll = None
+        self._settle = None
+        self._gesture_until = 0.0
+
+    # -- pages --------------------------------------------------------------------------------
+    def show(self) -> None:
+        """Fill the document: the plot if the data is ready, else a progress page."""
+        self.doc.title = "Shared frame explorer"
+        self.doc.on_session_destroyed(self._on_session_destroyed)
+        state = self.store.status().state
+        if state is LoadState.READY:
+            self._show_plot()
+        elif state is LoadState.FAILED:
+            self._show_failure()
+        else:
+            self.doc.add_root(self.loading)
+            self._update_loading()
+            self._poll = self.doc.add_periodic_callback(self._update_loading, LOADING_POLL)
+
+    def _update_loading(self) -> None:
+        status = self.store.status()
+        if status.state is LoadState.LOADING or status.state is LoadState.IDLE:
+            self.loading.text = (
+                f"<b>Loading</b> {html.escape(status.message())}"
+                f"<progress max='1' value='{status.fraction:.3f}'></progress>"
+            )
+            return
+        if self._poll is not None:
+            self.doc.remove_periodic_callback(self._poll)
+            self._poll = None
+        self.doc.remove_root(self.loading)
+        if status.state is LoadState.READY:
+            self._show_plot()
+        else:
+            self._show_failure()
+
+    def _show_failure(self) -> None:
+        status = self.store.status()
+        self.doc.add_root(
+            Div(
+                name="error",
+                text=f"<h3>The data could not be loaded</h3><pre>{html.escape(status.error or '')}</pre>",
+            )
+        )
+
+    def _show_plot(self) -> None:
+        store = self.store
+        settings = store.settings
+        assert settings is not None
+        self.canvas = Canvas(settings.width, settings.height)
+        home = store.home_viewport()
+        plot = figure(
+            name="main_plot",
+            x_range=Range1d(home.x0, home.x1),
+            y_range=Range1d(home.y0, home.y1),
+            frame_width=self.canvas.width,
+            frame_height=self.canvas.height,
+            tools="pan,wheel_zoom,box_zoom,reset",
+            active_scroll="wheel_zoom",
+            active_drag="pan",
+            lod_timeout=LOD_TIMEOUT,
+            x_axis_label=store.dataset.x,
+            y_axis_label=store.dataset.y,
+        )
+        # Zero-count pixels stay transparent; the histogram equalisation covers counts >= 1.
+        mapper = EqHistColorMapper(palette=colorcet.fire[32:], low=1, low_color=TRANSPARENT, nan_color=TRANSPARENT)
+        plot.image(
+            image="image", x="x", y="y", dw="dw", dh="dh", source=self.source, color_mapper=mapper
+        )
+        plot.add_layout(ColorBar(color_mapper=mapper, width=12), "right")
+        plot.on_event(RangesUpdate, self._on_ranges_update)
+        plot.on_event(PanStart, self._on_gesture_start)
+        plot.on_event(PanEnd, self._on_gesture_end)
+        plot.on_event(MouseWheel, self._on_wheel)
+        for axis_range in (plot.x_range, plot.y_range):
+            axis_range.on_change("start", self._on_range_property)
+            axis_range.on_change("end", self._on_range_property)
+        self.plot = plot
+        self.doc.add_root(column(plot, self.status, self.message, name="layout"))
+        self.request(home)
+
+    # -- requests -------------------------------------------------------------------------------
+    def request(self, viewport: Viewport) -> None:
+        """Ask for the image of ``viewport``; the newest request wins."""
+        assert self.canvas is not None
+        self.runner.request((viewport, self.canvas, self.reduction))
+
+    def request_ranges(self, x0: object, x1: object, y0: object, y1: object) -> None:
+        """Validate raw range ends from a client, then request their image or report the error."""
+        try:
+            viewport = Viewport.from_ranges(x0, x1, y0, y1)
+        except PipelineError as err:
+            self._report(str(err))
+            return
+        self.request(viewport)
+
+    def _on_ranges_update(self, event: RangesUpdate) -> None:
+        # One event per finished gesture, carrying the final ranges.
+        self._gesture_until = 0.0
+        self._cancel_settle()
+        self.request_ranges(event.x0, event.x1, event.y0, event.y1)
+
+    def _on_gesture_start(self, event: PanStart) -> None:
+        self._gesture_until = time.monotonic() + 60.0  # until PanEnd / RangesUpdate
+
+    def _on_gesture_end(self, event: PanEnd) -> None:
+        self._gesture_until = time.monotonic() + WHEEL_GESTURE
+
+    def _on_wheel(self, event: MouseWheel) -> None:
+        self._gesture_until = time.monotonic() + WHEEL_GESTURE
+
+    def _on_range_property(self, attr: str, old: object, new: object) -> None:
+        # Clients that set range ends directly (bokeh.client, scripts) send one message per
+        # property: wait until they settle, then render once for all four.
+        self._cancel_settle()
+        self._settle = self.doc.add_timeout_callback(self._ranges_settled, RANGE_SETTLE)
+
+    def _cancel_settle(self) -> None:
+        if self._settle is not None:
+            try:
+                self.doc.remove_timeout_callback(self._settle)
+            except ValueError:  # it already ran
+                pass
+            self._settle = None
+
+    def _ranges_settled(self) -> None:
+        self._settle = None
+        if time.monotonic() < self._gesture_until:
+            return  # a browser gesture is in progress; its RangesUpdate will follow
+        plot = self.plot
+        self.request_ranges(plot.x_range.start, plot.x_range.end, plot.y_range.start, plot.y_range.end)
+
+    # -- results --------------------------------------------------------------------------------
+    def _render_done(self, request: ViewRequest, future: Future[Rendered], superseded: bool) -> None:
+        """Runs on a render thread: hand the result to the document's event loop."""
+        if self.closed or superseded:
+            return
+        try:
+            self.doc.add_next_tick_callback(partial(self._apply, request, future))
+        except Exception:  # the session ended while rendering
+            logger.debug("session gone before its image arrived", exc_info=True)
+
+    def _apply(self, request: ViewRequest, future: Future[Rendered]) -> None:
+        if self.closed:
+            return
+        error = future.exception()
+        if error is not None:
+            self.runner.forget_last()
+            if isinstance(error, PipelineError):
+                self._report(str(error))
+            else:
+                logger.error("render of %s failed", request, exc_info=error)
+                self._report(f"rendering failed: {type(error).__name__}: {error}")
+            return
+        rendered = future.result()
+        aggregate = rendered.aggregate
+        viewport = aggregate.viewport
+        self.source.data = {
+            "image": [aggregate.grid],
+            "x": [viewport.x0],
+            "y": [viewport.y0],
+            "dw": [viewport.width],
+            "dh": [viewport.height],
+        }
+        in_view = int(aggregate.grid.sum(dtype="uint64")) if aggregate.reduction.name == "count" else None
+        parts = [
+            f"{in_view:,} rows in view" if in_view is not None else str(aggregate.reduction),
+            f"{aggregate.rows_scanned:,} rows scanned",
+            f"render {aggregate.seconds * 1e3:.1f} ms",
+            "from cache" if rendered.from_cache else "computed",
+        ]
+        self.status.text = " | ".join(parts)
+        self.message.text = ""
+
+    def _report(self, message: str) -> None:
+        logger.warning("session %s: %s", self.doc.session_context.id if self.doc.session_context else "-", message)
+        self.message.text = html.escape(message)
+
+    # -- teardown -------------------------------------------------------------------------------
+    def _on_session_destroyed(self, session_context: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Drop everything this session holds: queued renders, callbacks, its image."""
+        self.closed = True
+        self.runner.close()
+        self.source.data = {"image": [], "x": [], "y": [], "dw": [], "dh": []}
+        release_freed_memory()

@@ -1,0 +1,198 @@
+"""Aggregating the rows in a viewport into a grid with Datashader, using the index and both cores.
+
+Datashader does every aggregation; this module only chooses which rows it sees:
+the row ranges the index returns (a superset of the rows in view), copied into one small
+frame when there are few of them, or split across threads when there are many, with the
+partial grids merged as the reduction allows (counts and sums add, minima and maxima fold).
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+
+import datashader as ds
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import xarray as xr
+
+from .index import RowRanges, SpatialIndex
+from .reduction import Combine, Reduction
+from .viewport import Canvas, Viewport
+
+__all__ = ["GATHER_MAX_ROWS", "Aggregate", "Aggregator", "compact_grid", "split_ranges"]
+
+# Below this many candidate rows, copying them into one frame beats one Datashader call
+# per range (each call costs about 2 ms of fixed overhead).
+GATHER_MAX_ROWS = 1_000_000
+# Upper bound on ranges (so Datashader calls) per image and thread.
+RANGES_PER_THREAD = 6
+
+
+@dataclass(frozen=True, eq=False)
+class Aggregate:
+    """One aggregate grid and what it shows. ``grid[0, 0]`` is the bottom-left pixel."""
+
+    grid: npt.NDArray[np.generic]
+    viewport: Viewport
+    canvas: Canvas
+    reduction: Reduction
+    rows_scanned: int
+    seconds: float = field(compare=False)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.grid.nbytes)
+
+
+def compact_grid(grid: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
+    """The same values in the smallest unsigned dtype that holds them (counts only)."""
+    if grid.dtype.kind != "u" or grid.size == 0:
+        return grid
+    peak = int(grid.max())
+    for dtype in (np.uint8, np.uint16, np.uint32):
+        if peak <= np.iinfo(dtype).max:
+            return grid.astype(dtype, copy=False)
+    return grid
+
+
+def split_ranges(ranges: RowRanges, parts: int) -> list[RowRanges]:
+    """Cut ``ranges`` into at most ``parts`` groups holding about equal numbers of rows."""
+    lengths = ranges[:, 1] - ranges[:, 0]
+    total = int(lengths.sum())
+    if parts <= 1 or total == 0:
+        return [ranges]
+    groups: list[list[tuple[int, int]]] = [[] for _ in range(parts)]
+    target = -(-total // parts)
+    part, filled = 0, 0
+    for start, stop in ranges.tolist():
+        while start < stop:
+            take = min(stop - start, target - filled) if part < parts - 1 else stop - start
+            groups[part].append((start, start + take))
+            start += take
+            filled += take
+            if filled >= target and part < parts - 1:
+                part, filled = part + 1, 0
+    return [np.array(group, dtype=np.int64) for group in groups if group]
+
+
+def _merge(combine: Combine, into: npt.NDArray[np.generic], part: npt.NDArray[np.generic]) -> None:
+    if combine is Combine.MIN:
+        np.fmin(into, part, out=into)
+    elif combine is Combine.MAX:
+        np.fmax(into, part, out=into)
+    elif into.dtype.kind == "f":  # float sums: NaN means "no rows", not "unknown"
+        both_empty = np.isnan(into) & np.isnan(part)
+        np.add(np.nan_to_num(into, nan=0.0), np.nan_to_num(part, nan=0.0), out=into)
+        into[both_empty] = np.nan
+    else:
+        np.add(into, part, out=into)
+
+
+class Aggregator:
+    """Aggregates one read-only frame, optionally sorted and indexed by :class:`SpatialIndex`."""
+
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        *,
+        x: str,
+        y: str,
+        index: SpatialIndex | None,
+        pool: Executor | None,
+        threads: int = 2,
+    ) -> None:
+        self.frame = frame
+        self.x = x
+        self.y = y
+        self.index = index
+        self.pool = pool
+        self.threads = max(1, threads) if pool is not None else 1
+        self.schema = frame.dtypes
+        self._column_frames: dict[tuple[str, ...], pd.DataFrame] = {}
+
+    def _frame_for(self, reduction: Reduction) -> pd.DataFrame:
+        columns = (self.x, self.y, *(c for c in reduction.columns if c not in (self.x, self.y)))
+        frame = self._column_frames.get(columns)
+        if frame is None:
+            frame = self.frame[list(columns)]
+            self._column_frames[columns] = frame
+        return frame
+
+    def row_ranges(self, viewport: Viewport) -> RowRanges:
+        """Row ranges holding every row in ``viewport`` (all rows without an index)."""
+        if self.index is None:
+            return np.array([[0, len(self.frame)]], dtype=np.int64)
+        return self.index.row_ranges(viewport, RANGES_PER_THREAD * self.threads)
+
+    def aggregate(self, viewport: Viewport, canvas: Canvas, reduction: Reduction) -> Aggregate:
+        """The grid Datashader gives for ``viewport`` on the whole frame, computed on fewer rows."""
+        reduction.validate(self.schema)
+        started = time.perf_counter()
+        frame = self._frame_for(reduction)
+        ranges = self.row_ranges(viewport)
+        lengths = ranges[:, 1] - ranges[:, 0]
+        rows = int(lengths.sum())
+        cvs = ds.Canvas(
+            plot_width=canvas.width,
+            plot_height=canvas.height,
+            x_range=(viewport.x0, viewport.x1),
+            y_range=(viewport.y0, viewport.y1),
+        )
+        if len(ranges) == 0:
+            grid = self._points(cvs, frame.iloc[0:0], reduction)
+        elif len(ranges) == 1 and rows <= GATHER_MAX_ROWS:
+            grid = self._points(cvs, frame.iloc[int(ranges[0, 0]) : int(ranges[0, 1])], reduction)
+        elif rows <= GATHER_MAX_ROWS:
+            gathered = pd.DataFrame(
+                {
+                    name: np.concatenate([column[start:stop] for start, stop in ranges])
+                    for name, column in ((n, frame[n].to_numpy()) for n in frame.columns)
+                },
+                copy=False,
+            )
+            grid = self._points(cvs, gathered, reduction)
+        else:
+            grid = self._points_in_ranges(cvs, frame, ranges, reduction)
+        return Aggregate(grid, viewport, canvas, reduction, rows, time.perf_counter() - started)
+
+    def _points(self, cvs: ds.Canvas, frame: pd.DataFrame, reduction: Reduction) -> npt.NDArray[np.generic]:
+        result: xr.DataArray = cvs.points(frame, self.x, self.y, agg=reduction.to_datashader())
+        return result.values
+
+    def _partials(
+        self, cvs: ds.Canvas, frame: pd.DataFrame, ranges: RowRanges, reduction: Reduction
+    ) -> dict[str, npt.NDArray[np.generic]]:
+        """Merged partial grids of one group of ranges, computed in the calling thread."""
+        merged: dict[str, npt.NDArray[np.generic]] = {}
+        combine = reduction.combine
+        for start, stop in ranges.tolist():
+            result = cvs.points(
+                frame.iloc[start:stop], self.x, self.y, agg=ds.summary(**reduction.partial_datashader())
+            )
+            for name, part in result.data_vars.items():
+                values = part.values
+                if str(name) in merged:
+                    _merge(Combine.ADD if combine is Combine.MEAN else combine, merged[str(name)], values)
+                else:
+                    merged[str(name)] = values.copy()
+        return merged
+
+    def _points_in_ranges(
+        self, cvs: ds.Canvas, frame: pd.DataFrame, ranges: RowRanges, reduction: Reduction
+    ) -> npt.NDArray[np.generic]:
+        groups = split_ranges(ranges, self.threads)
+        futures = [self.pool.submit(self._partials, cvs, frame, g, reduction) for g in groups[1:]] if self.pool else []
+        partials = [self._partials(cvs, frame, groups[0], reduction)] + [f.result() for f in futures]
+        combine = reduction.combine
+        merged = partials[0]
+        for other in partials[1:]:
+            for name, values in other.items():
+                _merge(Combine.ADD if combine is Combine.MEAN else combine, merged[name], values)
+        if combine is Combine.MEAN:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                counts = merged["count"]
+                return np.where(counts > 0, merged["sum"] / counts, np.nan)
+        return merged[reduction.name]

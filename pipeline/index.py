@@ -1,0 +1,211 @@
+"""A spatial index: rows sorted by grid cell along a Hilbert curve, plus a cell -> rows table.
+
+At load time every row gets the cell of a ``GRID_SIDE`` x ``GRID_SIDE`` grid laid over the
+data's finite extent; rows are reordered (a counting sort, O(rows)) so that each cell's rows
+are contiguous and cells follow a Hilbert curve, which keeps nearby cells nearby in memory.
+A viewport then maps to a short list of row ranges that together hold every row inside it.
+
+The ranges are a superset of the rows in view, never a subset: cell bounds are computed with
+the same floating-point operations for rows and for viewport corners, and those operations
+are monotonic, so a row with ``x0 <= x <= x1`` always lies in a cell between the cells of
+``x0`` and ``x1``. Datashader then filters the extra rows, so images stay exact.
+Rows whose x or y is NaN or infinite can never be in a finite viewport; they are kept at the
+end of the frame, outside every range.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba as nb
+import numpy as np
+import numpy.typing as npt
+
+from .viewport import Viewport
+
+__all__ = ["GRID_BITS", "GRID_SIDE", "RowRanges", "SpatialIndex", "hilbert_codes"]
+
+GRID_BITS = 10
+GRID_SIDE = 1 << GRID_BITS  # cells per axis
+CELLS = GRID_SIDE * GRID_SIDE
+
+# Gaps under 1/SMALL_GAP_DIVISOR of the rows in range are scanned rather than skipped.
+SMALL_GAP_DIVISOR = 64
+
+RowRanges = npt.NDArray[np.int64]  # shape (n, 2): [start, stop) per range, ascending
+
+
+def hilbert_codes(cx: npt.NDArray[np.int64], cy: npt.NDArray[np.int64], bits: int) -> npt.NDArray[np.int64]:
+    """Distance along the Hilbert curve of order ``bits`` for each cell (cx, cy)."""
+    x = cx.astype(np.int64, copy=True)
+    y = cy.astype(np.int64, copy=True)
+    d = np.zeros_like(x)
+    s = 1 << (bits - 1)
+    side = 1 << bits
+    while s > 0:
+        rx = ((x & s) > 0).astype(np.int64)
+        ry = ((y & s) > 0).astype(np.int64)
+        d += s * s * ((3 * rx) ^ ry)
+        # rotate the quadrant so that the curve stays continuous
+        flip = (ry == 0) & (rx == 1)
+        x = np.where(flip, side - 1 - x, x)
+        y = np.where(flip, side - 1 - y, y)
+        swap = ry == 0
+        x, y = np.where(swap, y, x), np.where(swap, x, y)
+        s >>= 1
+    return d
+
+
+def _cell_order_table() -> npt.NDArray[np.int32]:
+    """Hilbert position of every cell, indexed by ``cy * GRID_SIDE + cx``."""
+    cy, cx = np.divmod(np.arange(CELLS, dtype=np.int64), GRID_SIDE)
+    return hilbert_codes(cx, cy, GRID_BITS).astype(np.int32)
+
+
+_CELL_ORDER = _cell_order_table()
+
+
+@nb.njit(nogil=True, cache=True)
+def _cell_of(value: float, origin: float, scale: float) -> int:
+    # The same expression serves rows and viewport corners: monotonic in ``value``.
+    position = np.floor((value - origin) * scale)
+    if position < 0:
+        return 0
+    if position > GRID_SIDE - 1:
+        return GRID_SIDE - 1
+    return int(position)
+
+
+@nb.njit(nogil=True, cache=True)
+def _row_codes(x, y, x_origin, x_scale, y_origin, y_scale, cell_order):  # type: ignore[no-untyped-def]
+    codes = np.empty(x.shape[0], dtype=np.int32)
+    for i in range(x.shape[0]):
+        if np.isfinite(x[i]) and np.isfinite(y[i]):
+            cx = _cell_of(x[i], x_origin, x_scale)
+            cy = _cell_of(y[i], y_origin, y_scale)
+            codes[i] = cell_order[cy * GRID_SIDE + cx]
+        else:
+            codes[i] = CELLS  # never in view: a bucket after every cell
+    return codes
+
+
+@nb.njit(nogil=True, cache=True)
+def _destinations(codes, starts):  # type: ignore[no-untyped-def]
+    cursor = starts.copy()
+    destination = np.empty(codes.shape[0], dtype=np.int64)
+    for i in range(codes.shape[0]):
+        code = codes[i]
+        destination[i] = cursor[code]
+        cursor[code] += 1
+    return destination
+
+
+@nb.njit(nogil=True, cache=True)
+def _scatter(values, destination, out):  # type: ignore[no-untyped-def]
+    for i in range(values.shape[0]):
+        out[destination[i]] = values[i]
+
+
+def _finite_extent(values: npt.NDArray[np.float64]) -> tuple[float, float]:
+    finite = values[np.isfinite(values)] if not np.isfinite(values).all() else values
+    if finite.size == 0:
+        return (0.0, 1.0)
+    low, high = float(finite.min()), float(finite.max())
+    return low, high
+
+
+@dataclass(frozen=True, eq=False)
+class SpatialIndex:
+    """Cell -> row-range table over a frame already sorted by :meth:`build`.
+
+    ``cell_starts[h]`` is the first row of the cell at Hilbert position ``h``;
+    ``cell_starts[CELLS]`` is the number of rows with finite x and y.
+    """
+
+    x_origin: float
+    x_scale: float
+    y_origin: float
+    y_scale: float
+    cell_starts: npt.NDArray[np.int64]
+    extent: Viewport | None
+
+    @classmethod
+    def build(
+        cls, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
+    ) -> tuple[SpatialIndex, npt.NDArray[np.int64]]:
+        """Index the points; returns the index and each row's destination in sorted order."""
+        x_low, x_high = _finite_extent(x)
+        y_low, y_high = _finite_extent(y)
+        x_scale = GRID_SIDE / (x_high - x_low) if x_high > x_low else 0.0
+        y_scale = GRID_SIDE / (y_high - y_low) if y_high > y_low else 0.0
+        codes = _row_codes(x, y, x_low, x_scale, y_low, y_scale, _CELL_ORDER)
+        counts = np.bincount(codes, minlength=CELLS + 1)
+        starts = np.zeros(CELLS + 2, dtype=np.int64)
+        np.cumsum(counts, out=starts[1:])
+        destination = _destinations(codes, starts[:-1])
+        finite_rows = int(starts[CELLS])
+        extent = Viewport(x_low, x_high, y_low, y_high) if finite_rows else None
+        index = cls(x_low, x_scale, y_low, y_scale, starts[: CELLS + 1].copy(), extent)
+        return index, destination
+
+    @staticmethod
+    def reorder(values: npt.NDArray[np.generic], destination: npt.NDArray[np.int64]) -> npt.NDArray[np.generic]:
+        """``values`` moved to the sorted order that :meth:`build` returned."""
+        out = np.empty_like(values)
+        _scatter(values, destination, out)
+        return out
+
+    @property
+    def finite_rows(self) -> int:
+        return int(self.cell_starts[CELLS])
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.cell_starts.nbytes)
+
+    def _cell_span(self, low: float, high: float, origin: float, scale: float) -> tuple[int, int]:
+        return _cell_of(low, origin, scale), _cell_of(high, origin, scale)
+
+    def row_ranges(self, viewport: Viewport, max_ranges: int) -> RowRanges:
+        """At most ``max_ranges`` row ranges that hold every row inside ``viewport``.
+
+        Neighbouring ranges are joined across the smallest gaps first, so the rows
+        scanned outside the view stay few while the number of ranges stays bounded.
+        """
+        extent = self.extent
+        if (
+            extent is None
+            or viewport.x1 < extent.x0
+            or viewport.x0 > extent.x1
+            or viewport.y1 < extent.y0
+            or viewport.y0 > extent.y1
+        ):
+            return np.empty((0, 2), dtype=np.int64)
+        cx0, cx1 = self._cell_span(viewport.x0, viewport.x1, self.x_origin, self.x_scale)
+        cy0, cy1 = self._cell_span(viewport.y0, viewport.y1, self.y_origin, self.y_scale)
+        if cx0 == 0 and cy0 == 0 and cx1 == GRID_SIDE - 1 and cy1 == GRID_SIDE - 1:
+            return np.array([[0, self.finite_rows]], dtype=np.int64)
+        cols = np.arange(cx0, cx1 + 1, dtype=np.int64)
+        rows = np.arange(cy0, cy1 + 1, dtype=np.int64)
+        cells = _CELL_ORDER[(rows[:, None] * GRID_SIDE + cols[None, :]).ravel()]
+        cells.sort()
+        starts = self.cell_starts[cells]
+        stops = self.cell_starts[cells + 1]
+        keep = stops > starts
+        starts, stops = starts[keep], stops[keep]
+        if starts.size == 0:
+            return np.empty((0, 2), dtype=np.int64)
+        gaps = starts[1:] - stops[:-1]
+        # Touching ranges always merge, and so do ranges a small gap apart: scanning a few
+        # rows outside the view costs less than another Datashader call. Beyond that,
+        # split only at the largest gaps.
+        split = gaps > (stops - starts).sum() // SMALL_GAP_DIVISOR
+        allowed_splits = max(max_ranges - 1, 0)
+        if int(split.sum()) > allowed_splits:
+            largest = np.argpartition(gaps, gaps.size - allowed_splits)[gaps.size - allowed_splits :]
+            split = np.zeros_like(split)
+            split[largest] = True
+        boundaries = np.flatnonzero(split)
+        range_starts = np.concatenate(([starts[0]], starts[boundaries + 1]))
+        range_stops = np.concatenate((stops[boundaries], [stops[-1]]))
+        return np.stack([range_starts, range_stops], axis=1)
