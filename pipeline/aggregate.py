@@ -103,6 +103,7 @@ class Aggregator:
         index: SpatialIndex | None,
         pool: Executor | None,
         threads: int = 2,
+        gather_max_rows: int = GATHER_MAX_ROWS,
     ) -> None:
         self.frame = frame
         self.x = x
@@ -110,6 +111,7 @@ class Aggregator:
         self.index = index
         self.pool = pool
         self.threads = max(1, threads) if pool is not None else 1
+        self.gather_max_rows = gather_max_rows
         self.schema = frame.dtypes
         self._column_frames: dict[tuple[str, ...], pd.DataFrame] = {}
 
@@ -143,9 +145,9 @@ class Aggregator:
         )
         if len(ranges) == 0:
             grid = self._points(cvs, frame.iloc[0:0], reduction)
-        elif len(ranges) == 1 and rows <= GATHER_MAX_ROWS:
+        elif len(ranges) == 1 and rows <= self.gather_max_rows:
             grid = self._points(cvs, frame.iloc[int(ranges[0, 0]) : int(ranges[0, 1])], reduction)
-        elif rows <= GATHER_MAX_ROWS:
+        elif rows <= self.gather_max_rows:
             gathered = pd.DataFrame(
                 {
                     name: np.concatenate([column[start:stop] for start, stop in ranges])

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from .viewport import Viewport
 
@@ -155,6 +156,25 @@ class SpatialIndex:
         _scatter(values, destination, out)
         return out
 
+    @classmethod
+    def sort_frame(cls, frame: pd.DataFrame, x: str, y: str) -> tuple[pd.DataFrame, SpatialIndex]:
+        """Index ``frame`` by its ``x`` and ``y`` columns; returns the sorted frame and the index.
+
+        Columns are moved one at a time and each unsorted column is dropped from ``frame``
+        as soon as its sorted copy exists, so the peak memory is one column above the frame.
+        """
+        index, destination = cls.build(frame[x].to_numpy(), frame[y].to_numpy())
+        columns: dict[str, object] = {}
+        for name in list(frame.columns):
+            column = frame[name]
+            if isinstance(column.dtype, pd.CategoricalDtype):
+                codes = cls.reorder(column.cat.codes.to_numpy(), destination)
+                columns[name] = pd.Categorical.from_codes(codes, dtype=column.dtype)
+            else:
+                columns[name] = cls.reorder(column.to_numpy(), destination)
+            del frame[name]
+        return pd.DataFrame(columns, copy=False), index
+
     @property
     def finite_rows(self) -> int:
         return int(self.cell_starts[CELLS])
@@ -201,7 +221,9 @@ class SpatialIndex:
         # split only at the largest gaps.
         split = gaps > (stops - starts).sum() // SMALL_GAP_DIVISOR
         allowed_splits = max(max_ranges - 1, 0)
-        if int(split.sum()) > allowed_splits:
+        if allowed_splits == 0:
+            split[:] = False
+        elif int(split.sum()) > allowed_splits:
             largest = np.argpartition(gaps, gaps.size - allowed_splits)[gaps.size - allowed_splits :]
             split = np.zeros_like(split)
             split[largest] = True

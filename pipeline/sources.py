@@ -153,7 +153,7 @@ def _to_frame(source: FileSource, table: pa.Table) -> pd.DataFrame:
                 f"column {name!r} of {source.path} is not numeric (dtype {column.dtype}, "
                 f"values such as {sample!r}); choose a numeric column for x and y"
             )
-        frame[name] = column.astype(np.float64, copy=False)
+        frame[name] = column.astype(np.float64)
     return frame[list(source.columns)]
 
 

@@ -104,20 +104,6 @@ def home_viewport(extent: Viewport) -> Viewport:
     return Viewport.from_ranges(x0, x1, y0, y1)
 
 
-def _sorted_by_index(frame: pd.DataFrame, x: str, y: str) -> tuple[pd.DataFrame, SpatialIndex]:
-    index, destination = SpatialIndex.build(frame[x].to_numpy(), frame[y].to_numpy())
-    columns = {}
-    for name in list(frame.columns):
-        column = frame[name]
-        if isinstance(column.dtype, pd.CategoricalDtype):
-            codes = SpatialIndex.reorder(column.cat.codes.to_numpy(), destination)
-            columns[name] = pd.Categorical.from_codes(codes, dtype=column.dtype)
-        else:
-            columns[name] = SpatialIndex.reorder(column.to_numpy(), destination)
-        del frame[name]  # free each unsorted column as soon as its sorted copy exists
-    return pd.DataFrame(columns, copy=False), index
-
-
 class DataStore:
     """One per process (see :func:`get_store`): loads once, then serves aggregates to all."""
 
@@ -207,7 +193,7 @@ class DataStore:
         started = time.perf_counter()
         index: SpatialIndex | None = None
         if settings.index:
-            frame, index = _sorted_by_index(frame, x, y)
+            frame, index = SpatialIndex.sort_frame(frame, x, y)
             extent = index.extent
             assert extent is not None
         else:

@@ -1,0 +1,42 @@
+"""Shared fixtures: small frames, a fresh process-wide store, file sources."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline import DataStore, Settings, get_store
+
+
+@pytest.fixture
+def fresh_store() -> Iterator[DataStore]:
+    """A new process-wide store, closed afterwards."""
+    get_store.cache_clear()
+    store = get_store()
+    yield store
+    store.close()
+    get_store.cache_clear()
+
+
+def load_store(store: DataStore, settings: Settings) -> DataStore:
+    store.start(settings)
+    status = store.wait_ready(120)
+    assert status.state.value in ("ready", "failed")
+    return store
+
+
+@pytest.fixture
+def points_frame() -> pd.DataFrame:
+    """5,000 rows: clustered normal points, some NaN and infinite, a numeric value column."""
+    rng = np.random.default_rng(42)
+    n = 5_000
+    x = np.concatenate([rng.normal(0, 1, n - 200), rng.normal(3, 0.1, 200)])
+    y = np.concatenate([rng.normal(0, 2, n - 200), rng.normal(-3, 0.1, 200)])
+    x[:7] = [np.nan, np.inf, -np.inf, 1.0, np.nan, 0.5, 0.25]
+    y[:7] = [0.0, 1.0, 2.0, np.nan, np.inf, -np.inf, np.nan]
+    value = rng.exponential(1.0, n)
+    value[10:20] = np.nan
+    return pd.DataFrame({"x": x, "y": y, "value": value})

@@ -1,0 +1,122 @@
+"""The app in-process, as Bokeh tests its examples: directory handler, hooks, modify_document."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from bokeh.application.handlers import DirectoryHandler
+from bokeh.document import Document
+from bokeh.models import EqHistColorMapper, Range1d, WheelZoomTool
+
+from harness.server import APP_DIR
+from pipeline import DataStore, LoadState
+
+APP_ARGS = ["--rows", "20000", "--width", "40", "--height", "30"]
+
+
+def make_handler(argv: list[str]) -> DirectoryHandler:
+    handler = DirectoryHandler(filename=str(APP_DIR), argv=argv)
+    assert not handler.failed, handler.error_detail
+    return handler
+
+
+def run_pending_callbacks(doc: Document) -> None:
+    """Run what the server's event loop would: next-tick and periodic callbacks, once each."""
+    for callback in list(doc.session_callbacks):
+        callback.callback()
+
+
+def wait_for_image(doc: Document) -> dict[str, list[object]]:
+    source = doc.get_model_by_name("image_source")
+    for _ in range(200):
+        run_pending_callbacks(doc)
+        if source.data["image"]:
+            return dict(source.data)
+        time.sleep(0.01)  # the render runs on the store's threads
+    raise AssertionError("no image arrived")
+
+
+def test_app_builds_the_plot_from_the_shared_store(fresh_store: DataStore) -> None:
+    handler = make_handler(APP_ARGS)
+    handler.on_server_loaded(SimpleNamespace())
+    assert fresh_store.wait_ready(60).state is LoadState.READY
+    doc = Document()
+    handler.modify_document(doc)
+    assert not handler.failed, handler.error_detail
+
+    plot = doc.get_model_by_name("main_plot")
+    extent = fresh_store.dataset.extent
+    assert isinstance(plot.x_range, Range1d) and isinstance(plot.y_range, Range1d)
+    assert (plot.x_range.start, plot.x_range.end) == (extent.x0, extent.x1)
+    assert (plot.y_range.start, plot.y_range.end) == (extent.y0, extent.y1)
+    assert isinstance(plot.toolbar.active_scroll, WheelZoomTool)
+    assert plot.lod_timeout <= 100
+    assert isinstance(plot.renderers[0].glyph.color_mapper, EqHistColorMapper)
+
+    data = wait_for_image(doc)
+    assert set(data) == {"image", "x", "y", "dw", "dh"}
+    assert (data["x"][0], data["y"][0]) == (extent.x0, extent.y0)
+    assert (data["dw"][0], data["dh"][0]) == (extent.width, extent.height)
+    grid = np.asarray(data["image"][0])
+    assert grid.shape == (30, 40) and grid.sum() == 20_000  # every row is inside its own extent
+    assert "20,000 rows in view" in doc.get_model_by_name("status").text
+
+
+def test_two_sessions_share_one_frame(fresh_store: DataStore) -> None:
+    handler = make_handler(APP_ARGS)
+    handler.on_server_loaded(SimpleNamespace())
+    fresh_store.wait_ready(60)
+    docs = [Document(), Document()]
+    for doc in docs:
+        handler.modify_document(doc)
+    images = [np.asarray(wait_for_image(doc)["image"][0]) for doc in docs]
+    assert images[0] is images[1] or np.shares_memory(images[0], images[1])
+
+
+def test_loading_page_then_plot(fresh_store: DataStore) -> None:
+    handler = make_handler(APP_ARGS)
+    doc = Document()
+    handler.modify_document(doc)  # before on_server_loaded: nothing loaded yet
+    assert not handler.failed, handler.error_detail
+    assert doc.get_model_by_name("loading") is not None
+    assert doc.get_model_by_name("main_plot") is None
+    handler.on_server_loaded(SimpleNamespace())
+    fresh_store.wait_ready(60)
+    run_pending_callbacks(doc)  # the loading page's periodic poll
+    assert doc.get_model_by_name("loading") is None
+    assert doc.get_model_by_name("main_plot") is not None
+
+
+def test_failed_load_shows_the_error(fresh_store: DataStore, tmp_path: Path) -> None:
+    missing = tmp_path / "missing.csv"
+    handler = make_handler(["--source", str(missing)])
+    handler.on_server_loaded(SimpleNamespace())
+    assert fresh_store.wait_ready(60).state is LoadState.FAILED
+    doc = Document()
+    handler.modify_document(doc)
+    assert not handler.failed, handler.error_detail
+    error = doc.get_model_by_name("error")
+    assert "missing.csv&#x27; does not exist" in error.text
+
+
+def test_bad_ranges_are_reported_to_the_session(fresh_store: DataStore) -> None:
+    handler = make_handler(APP_ARGS)
+    handler.on_server_loaded(SimpleNamespace())
+    fresh_store.wait_ready(60)
+    doc = Document()
+    handler.modify_document(doc)
+    plot = doc.get_model_by_name("main_plot")
+    plot.x_range.start, plot.x_range.end = 5, 1
+    run_pending_callbacks(doc)  # the settle timeout
+    assert "x range must have end &gt; start, got start=5.0, end=1.0" in doc.get_model_by_name("message").text
+
+
+@pytest.mark.parametrize("argv", [["--bogus"], ["--rows", "-3"]])
+def test_bad_option_stops_the_app_with_the_usage(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        DirectoryHandler(filename=str(APP_DIR), argv=argv)
+    assert "usage: bokeh serve app --args" in capsys.readouterr().err

@@ -1,0 +1,50 @@
+from pathlib import Path
+
+import pytest
+
+from pipeline import Settings, SyntheticSource, parse_settings
+from pipeline.sources import CsvSource
+
+
+def test_defaults_are_the_70m_synthetic_rows() -> None:
+    settings = parse_settings([])
+    assert settings == Settings()
+    source = settings.make_source()
+    assert isinstance(source, SyntheticSource)
+    assert (source.rows, source.x, source.y) == (70_000_000, "a", "b")
+
+
+def test_file_source(tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text("lon,lat,w\n1,2,3\n")
+    settings = parse_settings(["--source", str(path), "--x", "lon", "--y", "lat", "--columns", "w", "--rows", "5"])
+    source = settings.make_source()
+    assert isinstance(source, CsvSource)
+    assert source.columns == ("lon", "lat", "w")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--rows", "0"], "rows must be between 1 and 2,000,000,000, got 0"),
+        (["--rows", "many"], "rows must be an integer, got 'many'"),
+        (["--width", "100000"], "width must be between 16 and 4,096, got 100,000"),
+    ],
+)
+def test_bad_options_exit_listing_the_options(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        parse_settings(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "--source" in err and "--rows" in err  # the usage line lists the options
+
+
+def test_help_lists_the_options(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        parse_settings(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for option in ("--source", "--x", "--y", "--rows", "--columns", "--cache-mb"):
+        assert option in out

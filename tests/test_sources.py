@@ -1,0 +1,95 @@
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline import ColumnError, SourceError, SyntheticSource, open_source
+
+
+def write_csv(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_synthetic_is_reproducible_and_standard_normal() -> None:
+    first = SyntheticSource(rows=300_000, seed=3).load()
+    again = SyntheticSource(rows=300_000, seed=3, threads=1).load()
+    other = SyntheticSource(rows=300_000, seed=4).load()
+    pd.testing.assert_frame_equal(first, again)
+    assert not np.array_equal(first["a"], other["a"])
+    assert list(first.columns) == ["a", "b", "value", "category"]
+    assert first["a"].dtype == np.float64 and first["value"].dtype == np.float32
+    for name in ("a", "b"):
+        assert abs(first[name].mean()) < 0.01
+        assert abs(first[name].std() - 1) < 0.01
+    assert set(first["category"].cat.categories) == {"north", "west", "south", "east", "centre"}
+
+
+def test_synthetic_reports_progress() -> None:
+    seen: list[tuple[int, float]] = []
+    SyntheticSource(rows=3_000_000, seed=0).load(lambda rows, fraction: seen.append((rows, fraction)))
+    assert seen[-1] == (3_000_000, 1.0)
+    assert [rows for rows, _ in seen] == sorted(rows for rows, _ in seen)
+
+
+def test_csv_reads_only_the_asked_columns_as_float(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "points.csv", "x,y,label,w\n1,2,a,0.5\n3,4.5,b,1.5\n,nan,c,2\n")
+    frame = open_source(path, x="x", y="y", extra_columns=["w"]).load()
+    assert list(frame.columns) == ["x", "y", "w"]
+    assert frame["x"].dtype == np.float64
+    np.testing.assert_array_equal(frame["y"], [2.0, 4.5, np.nan])
+
+
+def test_parquet_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "points.parquet"
+    pd.DataFrame({"lon": [1.0, 2.0], "lat": [3, 4], "other": ["p", "q"]}).to_parquet(path, row_group_size=1)
+    progress: list[float] = []
+    frame = open_source(path, x="lon", y="lat").load(lambda rows, fraction: progress.append(fraction))
+    assert list(frame.columns) == ["lon", "lat"]
+    assert frame["lat"].dtype == np.float64
+    assert progress == [0.5, 1.0]
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match=r"source file '.*nowhere.csv' does not exist"):
+        open_source(tmp_path / "nowhere.csv", x="x", y="y")
+
+
+def test_unknown_suffix(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "points.txt", "x,y\n1,2\n")
+    with pytest.raises(SourceError, match=r"cannot tell the format .* expected a name ending in one of"):
+        open_source(path, x="x", y="y")
+
+
+def test_unknown_column_names_those_that_exist(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "points.csv", "lon,lat\n1,2\n")
+    with pytest.raises(ColumnError, match=r"column 'x' not found in .*; columns are \['lon', 'lat'\]"):
+        open_source(path, x="x", y="lat").load()
+
+
+def test_non_numeric_column(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "points.csv", "x,y\n1,north\n2,south\n")
+    with pytest.raises(ColumnError, match=r"column 'y' .* is not numeric .*'north', 'south'"):
+        open_source(path, x="x", y="y").load()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("x,y\n", "holds no rows"),
+        ("", "is not a readable CSV file"),
+        ("x,y\n1,2\n3,4,5\n", "CSV parse error: Expected 2 columns, got 3"),
+    ],
+)
+def test_empty_or_malformed_csv(tmp_path: Path, text: str, message: str) -> None:
+    path = write_csv(tmp_path / "points.csv", text)
+    with pytest.raises(SourceError, match=message):
+        open_source(path, x="x", y="y").load()
+
+
+def test_corrupt_parquet(tmp_path: Path) -> None:
+    path = tmp_path / "points.parquet"
+    path.write_bytes(b"PAR1 not really")
+    with pytest.raises(SourceError, match="is not a readable Parquet file"):
+        open_source(path, x="x", y="y").load()

@@ -1,0 +1,64 @@
+from pathlib import Path
+
+import datashader as ds
+import numpy as np
+import pytest
+
+from pipeline import Canvas, DataStore, LoadState, PipelineError, Reduction, Settings, SyntheticSource, Viewport
+
+from .conftest import load_store
+
+
+def test_loads_once_and_renders_exact_cached_images(fresh_store: DataStore) -> None:
+    settings = Settings(rows=50_000, seed=5, width=64, height=48)
+    load_store(fresh_store, settings)
+    status = fresh_store.status()
+    assert status.state is LoadState.READY and status.rows == 50_000 and status.fraction == 1.0
+    fresh_store.start(settings)  # same settings again: nothing happens
+    with pytest.raises(PipelineError, match="store already holds data"):
+        fresh_store.start(Settings(rows=10))
+
+    frame = SyntheticSource(rows=50_000, seed=5).load()
+    viewport = Viewport(-1.0, 0.5, -0.25, 2.0)
+    canvas = Canvas(64, 48)
+    rendered = fresh_store.submit(viewport, canvas, Reduction()).result(30)
+    want = ds.Canvas(64, 48, x_range=(-1.0, 0.5), y_range=(-0.25, 2.0)).points(frame, "a", "b").values
+    np.testing.assert_array_equal(rendered.aggregate.grid, want)
+    assert not rendered.from_cache
+    again = fresh_store.render(viewport, canvas, Reduction())
+    assert again.from_cache and again.aggregate is rendered.aggregate
+    assert not again.aggregate.grid.flags.writeable
+
+
+def test_home_view_is_prerendered(fresh_store: DataStore) -> None:
+    load_store(fresh_store, Settings(rows=10_000, width=32, height=32))
+    home = fresh_store.home_viewport()
+    extent = fresh_store.dataset.extent
+    assert home == extent
+    assert fresh_store.render(home, Canvas(32, 32), Reduction()).from_cache
+
+
+def test_missing_source_fails_with_its_name(fresh_store: DataStore, tmp_path: Path) -> None:
+    load_store(fresh_store, Settings(source=tmp_path / "gone.parquet"))
+    status = fresh_store.status()
+    assert status.state is LoadState.FAILED
+    assert "gone.parquet' does not exist" in (status.error or "")
+    with pytest.raises(PipelineError, match="data is not ready"):
+        fresh_store.dataset  # noqa: B018
+
+
+def test_source_without_finite_points_fails(fresh_store: DataStore, tmp_path: Path) -> None:
+    path = tmp_path / "nan.csv"
+    path.write_text("x,y\nnan,1\n2,inf\n")
+    load_store(fresh_store, Settings(source=path))
+    assert "no row of" in (fresh_store.status().error or "")
+
+
+def test_single_row_source_gets_a_padded_home_view(fresh_store: DataStore, tmp_path: Path) -> None:
+    path = tmp_path / "one.csv"
+    path.write_text("x,y\n3,4\n")
+    load_store(fresh_store, Settings(source=path, width=16, height=16))
+    home = fresh_store.home_viewport()
+    assert home == Viewport(2.5, 3.5, 3.5, 4.5)
+    grid = fresh_store.render(home, Canvas(16, 16), Reduction()).aggregate.grid
+    assert grid.sum() == 1 and grid[8, 8] == 1
