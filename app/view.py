@@ -15,16 +15,16 @@ from functools import partial
 
 import colorcet
 from bokeh.document import Document
-from bokeh.events import MouseWheel, PanEnd, PanStart, RangesUpdate
+from bokeh.events import Event, MouseWheel, PanEnd, PanStart, RangesUpdate
 from bokeh.layouts import column
-from bokeh.models import (
-    ColorBar,
-    ColumnDataSource,
-    Div,
-    EqHistColorMapper,
-    Range1d,
-)
+from bokeh.models.annotations import ColorBar
+from bokeh.models.glyphs import Image
+from bokeh.models.mappers import EqHistColorMapper
+from bokeh.models.ranges import Range1d
+from bokeh.models.sources import ColumnDataSource
+from bokeh.models.widgets import Div
 from bokeh.plotting import figure
+from bokeh.server.callbacks import PeriodicCallback, TimeoutCallback
 
 from pipeline import (
     Canvas,
@@ -67,8 +67,10 @@ class SessionView:
         self.runner: LatestOnly[ViewRequest, Rendered] = LatestOnly(
             lambda request: self.store.submit(*request), self._render_done
         )
-        self._poll = None
-        self._settle = None
+        self._poll: PeriodicCallback | None = None
+        self._settle: TimeoutCallback | None = None
+        self.x_range = Range1d()
+        self.y_range = Range1d()
         self._gesture_until = 0.0
 
     # -- pages --------------------------------------------------------------------------------
@@ -118,10 +120,12 @@ class SessionView:
         assert settings is not None
         self.canvas = Canvas(settings.width, settings.height)
         home = store.home_viewport()
+        self.x_range.update(start=home.x0, end=home.x1)
+        self.y_range.update(start=home.y0, end=home.y1)
         plot = figure(
             name="main_plot",
-            x_range=Range1d(home.x0, home.x1),
-            y_range=Range1d(home.y0, home.y1),
+            x_range=self.x_range,
+            y_range=self.y_range,
             frame_width=self.canvas.width,
             frame_height=self.canvas.height,
             tools="pan,wheel_zoom,box_zoom,reset",
@@ -132,19 +136,20 @@ class SessionView:
             y_axis_label=store.dataset.y,
         )
         # Zero-count pixels stay transparent; the histogram equalisation covers counts >= 1.
-        mapper = EqHistColorMapper(palette=colorcet.fire[32:], low=1, low_color=TRANSPARENT, nan_color=TRANSPARENT)
-        plot.image(
-            image="image", x="x", y="y", dw="dw", dh="dh", source=self.source, color_mapper=mapper
+        mapper = EqHistColorMapper(
+            palette=colorcet.fire[32:], low=1, low_color=TRANSPARENT, nan_color=TRANSPARENT
+        )
+        plot.add_glyph(
+            self.source, Image(image="image", x="x", y="y", dw="dw", dh="dh", color_mapper=mapper)
         )
         plot.add_layout(ColorBar(color_mapper=mapper, width=12), "right")
         plot.on_event(RangesUpdate, self._on_ranges_update)
         plot.on_event(PanStart, self._on_gesture_start)
         plot.on_event(PanEnd, self._on_gesture_end)
         plot.on_event(MouseWheel, self._on_wheel)
-        for axis_range in (plot.x_range, plot.y_range):
+        for axis_range in (self.x_range, self.y_range):
             axis_range.on_change("start", self._on_range_property)
             axis_range.on_change("end", self._on_range_property)
-        self.plot = plot
         self.doc.add_root(column(plot, self.status, self.message, name="layout"))
         self.request(home)
 
@@ -163,19 +168,20 @@ class SessionView:
             return
         self.request(viewport)
 
-    def _on_ranges_update(self, event: RangesUpdate) -> None:
+    def _on_ranges_update(self, event: Event) -> None:
         # One event per finished gesture, carrying the final ranges.
+        assert isinstance(event, RangesUpdate)
         self._gesture_until = 0.0
         self._cancel_settle()
         self.request_ranges(event.x0, event.x1, event.y0, event.y1)
 
-    def _on_gesture_start(self, event: PanStart) -> None:
+    def _on_gesture_start(self, event: Event) -> None:
         self._gesture_until = time.monotonic() + 60.0  # until PanEnd / RangesUpdate
 
-    def _on_gesture_end(self, event: PanEnd) -> None:
+    def _on_gesture_end(self, event: Event) -> None:
         self._gesture_until = time.monotonic() + WHEEL_GESTURE
 
-    def _on_wheel(self, event: MouseWheel) -> None:
+    def _on_wheel(self, event: Event) -> None:
         self._gesture_until = time.monotonic() + WHEEL_GESTURE
 
     def _on_range_property(self, attr: str, old: object, new: object) -> None:
@@ -196,8 +202,7 @@ class SessionView:
         self._settle = None
         if time.monotonic() < self._gesture_until:
             return  # a browser gesture is in progress; its RangesUpdate will follow
-        plot = self.plot
-        self.request_ranges(plot.x_range.start, plot.x_range.end, plot.y_range.start, plot.y_range.end)
+        self.request_ranges(self.x_range.start, self.x_range.end, self.y_range.start, self.y_range.end)
 
     # -- results --------------------------------------------------------------------------------
     def _render_done(self, request: ViewRequest, future: Future[Rendered], superseded: bool) -> None:
@@ -224,13 +229,6 @@ class SessionView:
         rendered = future.result()
         aggregate = rendered.aggregate
         viewport = aggregate.viewport
-        self.source.data = {
-            "image": [aggregate.grid],
-            "x": [viewport.x0],
-            "y": [viewport.y0],
-            "dw": [viewport.width],
-            "dh": [viewport.height],
-        }
         in_view = int(aggregate.grid.sum(dtype="uint64")) if aggregate.reduction.name == "count" else None
         parts = [
             f"{in_view:,} rows in view" if in_view is not None else str(aggregate.reduction),
@@ -238,11 +236,21 @@ class SessionView:
             f"render {aggregate.seconds * 1e3:.1f} ms",
             "from cache" if rendered.from_cache else "computed",
         ]
+        # Text first, image last: a client that sees the image also sees its status.
         self.status.text = " | ".join(parts)
         self.message.text = ""
+        self.source.data = {
+            "image": [aggregate.grid],
+            "x": [viewport.x0],
+            "y": [viewport.y0],
+            "dw": [viewport.width],
+            "dh": [viewport.height],
+        }
 
     def _report(self, message: str) -> None:
-        logger.warning("session %s: %s", self.doc.session_context.id if self.doc.session_context else "-", message)
+        logger.warning(
+            "session %s: %s", self.doc.session_context.id if self.doc.session_context else "-", message
+        )
         self.message.text = html.escape(message)
 
     # -- teardown -------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ class ImageUpdate:
 
     @property
     def ranges(self) -> tuple[float, float, float, float]:
+        """The image's data ranges (the far ends as ``x + dw``, which may differ in the last bit)."""
         return (self.x, self.x + self.dw, self.y, self.y + self.dh)
 
 
@@ -60,7 +61,7 @@ class AppClient:
             self._session_ready.set_exception(err)
             return
         # Small frames must not wait for delayed ACKs (see app/hooks.py).
-        session._connection._socket._socket.protocol.set_nodelay(True)
+        session._connection._socket._socket.protocol.set_nodelay(True)  # type: ignore[attr-defined]
         self._session_ready.set_result(session)
         session._connection.loop_until_closed()
 
@@ -140,8 +141,9 @@ class AppClient:
 
     def set_ranges(self, x0: float, x1: float, y0: float, y1: float) -> float:
         """Set the plot's ranges as a script would; returns the time they were sent."""
+
         def assign() -> float:
-            plot = self.document.get_model_by_name("main_plot")
+            plot: Any = self.document.get_model_by_name("main_plot")
             plot.x_range.start, plot.x_range.end = x0, x1
             plot.y_range.start, plot.y_range.end = y0, y1
             return time.perf_counter()
@@ -158,7 +160,7 @@ class AppClient:
 
     def text_of(self, name: str) -> str | None:
         def read() -> str | None:
-            model = self.document.get_model_by_name(name)
+            model: Any = self.document.get_model_by_name(name)
             return None if model is None else str(model.text)
 
         return self.call(read)

@@ -39,8 +39,15 @@ class ServerProcess:
         self.url = f"http://{LOOPBACK}:{self.port}/{app_dir.name}"
         self.log_path = Path(tempfile.mkstemp(prefix="bokeh-serve-", suffix=".log")[1])
         self.command = [
-            sys.executable, "-m", "bokeh", "serve", str(app_dir),
-            "--address", LOOPBACK, "--port", str(self.port),
+            sys.executable,
+            "-m",
+            "bokeh",
+            "serve",
+            str(app_dir),
+            "--address",
+            LOOPBACK,
+            "--port",
+            str(self.port),
             f"--allow-websocket-origin={LOOPBACK}:{self.port}",
             *server_args,
         ]
@@ -49,8 +56,8 @@ class ServerProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> ServerProcess:
-        log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT)
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

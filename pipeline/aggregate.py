@@ -186,7 +186,11 @@ class Aggregator:
         self, cvs: ds.Canvas, frame: pd.DataFrame, ranges: RowRanges, reduction: Reduction
     ) -> npt.NDArray[np.generic]:
         groups = split_ranges(ranges, self.threads)
-        futures = [self.pool.submit(self._partials, cvs, frame, g, reduction) for g in groups[1:]] if self.pool else []
+        futures = (
+            [self.pool.submit(self._partials, cvs, frame, g, reduction) for g in groups[1:]]
+            if self.pool
+            else []
+        )
         partials = [self._partials(cvs, frame, groups[0], reduction)] + [f.result() for f in futures]
         combine = reduction.combine
         merged = partials[0]
@@ -194,7 +198,7 @@ class Aggregator:
             for name, values in other.items():
                 _merge(Combine.ADD if combine is Combine.MEAN else combine, merged[name], values)
         if combine is Combine.MEAN:
+            counts = merged["count"].astype(np.float64)
             with np.errstate(invalid="ignore", divide="ignore"):
-                counts = merged["count"]
-                return np.where(counts > 0, merged["sum"] / counts, np.nan)
+                return np.where(counts > 0, merged["sum"].astype(np.float64) / counts, np.nan)
         return merged[reduction.name]

@@ -44,9 +44,7 @@ class AggregateCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get_or_compute(
-        self, key: CacheKey, compute: Callable[[], Aggregate]
-    ) -> tuple[Aggregate, bool]:
+    def get_or_compute(self, key: CacheKey, compute: Callable[[], Aggregate]) -> tuple[Aggregate, bool]:
         """The aggregate for ``key`` and whether it came from the cache."""
         with self._lock:
             cached = self._entries.get(key)

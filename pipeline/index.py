@@ -150,7 +150,9 @@ class SpatialIndex:
         return index, destination
 
     @staticmethod
-    def reorder(values: npt.NDArray[np.generic], destination: npt.NDArray[np.int64]) -> npt.NDArray[np.generic]:
+    def reorder(
+        values: npt.NDArray[np.generic], destination: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.generic]:
         """``values`` moved to the sorted order that :meth:`build` returned."""
         out = np.empty_like(values)
         _scatter(values, destination, out)

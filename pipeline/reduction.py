@@ -42,15 +42,11 @@ class Reduction:
 
     def __post_init__(self) -> None:
         if self.name not in REDUCTIONS:
-            raise ReductionError(
-                f"unknown reduction {self.name!r}; expected one of {sorted(REDUCTIONS)}"
-            )
+            raise ReductionError(f"unknown reduction {self.name!r}; expected one of {sorted(REDUCTIONS)}")
         if self.name in COLUMN_REDUCTIONS and self.column is None:
             raise ReductionError(f"reduction {self.name!r} needs a numeric column")
         if self.name not in COLUMN_REDUCTIONS and self.column is not None:
-            raise ReductionError(
-                f"reduction {self.name!r} takes no column, got column={self.column!r}"
-            )
+            raise ReductionError(f"reduction {self.name!r} takes no column, got column={self.column!r}")
 
     @property
     def combine(self) -> Combine:

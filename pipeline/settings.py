@@ -70,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"CSV or Parquet file to serve ({', '.join(SOURCE_SUFFIXES)}); "
         "default: synthetic standard normal points",
     )
-    parser.add_argument("--x", help="column for the horizontal axis (default: 'x', or 'a' for synthetic data)")
+    parser.add_argument(
+        "--x", help="column for the horizontal axis (default: 'x', or 'a' for synthetic data)"
+    )
     parser.add_argument("--y", help="column for the vertical axis (default: 'y', or 'b' for synthetic data)")
     parser.add_argument(
         "--columns",
@@ -84,12 +86,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_ROWS,
         help=f"rows of synthetic data (default {DEFAULT_ROWS:,})",
     )
-    parser.add_argument("--seed", type=_bounded_int("seed", 0, 2**63 - 1), default=0, help="synthetic data seed")
     parser.add_argument(
-        "--width", type=_bounded_int("width", 16, MAX_CANVAS_PIXELS), default=800, help="image width in pixels"
+        "--seed", type=_bounded_int("seed", 0, 2**63 - 1), default=0, help="synthetic data seed"
     )
     parser.add_argument(
-        "--height", type=_bounded_int("height", 16, MAX_CANVAS_PIXELS), default=600, help="image height in pixels"
+        "--width",
+        type=_bounded_int("width", 16, MAX_CANVAS_PIXELS),
+        default=800,
+        help="image width in pixels",
+    )
+    parser.add_argument(
+        "--height",
+        type=_bounded_int("height", 16, MAX_CANVAS_PIXELS),
+        default=600,
+        help="image height in pixels",
     )
     parser.add_argument(
         "--cache-mb",
@@ -98,10 +108,16 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"memory for recent images shared by all viewers, in MiB (default {DEFAULT_CACHE_MB})",
     )
     parser.add_argument(
-        "--threads", type=_bounded_int("threads", 1, 256), default=2, help="threads per aggregation (default 2)"
+        "--threads",
+        type=_bounded_int("threads", 1, 256),
+        default=2,
+        help="threads per aggregation (default 2)",
     )
     parser.add_argument(
-        "--no-index", dest="index", action="store_false", help="scan every row for every image (for comparison)"
+        "--no-index",
+        dest="index",
+        action="store_false",
+        help="scan every row for every image (for comparison)",
     )
     return parser
 

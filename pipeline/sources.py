@@ -93,8 +93,7 @@ class SyntheticSource(DataSource):
             raise SourceError(f"synthetic rows must be at least 1, got {self.rows!r}")
         if {self.x, self.y} != {"a", "b"}:
             raise ColumnError(
-                f"synthetic data has columns ['a', 'b', 'category', 'value']; "
-                f"got x={self.x!r}, y={self.y!r}"
+                f"synthetic data has columns ['a', 'b', 'category', 'value']; got x={self.x!r}, y={self.y!r}"
             )
 
     def describe(self) -> str:
@@ -125,17 +124,15 @@ class SyntheticSource(DataSource):
                 done += rows_filled
                 progress(done, done / self.rows)
         category = pd.Categorical.from_codes(codes, categories=list(SYNTHETIC_CATEGORIES))
-        return pd.DataFrame(
-            {self.x: a, self.y: b, "value": value, "category": category}, copy=False
-        )[list(self.columns)]
+        return pd.DataFrame({self.x: a, self.y: b, "value": value, "category": category}, copy=False)[
+            list(self.columns)
+        ]
 
 
 def _check_columns(source: FileSource, available: Sequence[str]) -> None:
     missing = [c for c in source.columns if c not in available]
     if missing:
-        raise ColumnError(
-            f"column {missing[0]!r} not found in {source.path}; columns are {list(available)}"
-        )
+        raise ColumnError(f"column {missing[0]!r} not found in {source.path}; columns are {list(available)}")
 
 
 def _to_frame(source: FileSource, table: pa.Table) -> pd.DataFrame:
@@ -145,9 +142,7 @@ def _to_frame(source: FileSource, table: pa.Table) -> pd.DataFrame:
     frame = table.to_pandas(split_blocks=True, self_destruct=True)
     for name in (source.x, source.y):
         column = frame[name]
-        if not pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(
-            column.dtype
-        ):
+        if not pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype):
             sample = column.dropna().head(3).tolist()
             raise ColumnError(
                 f"column {name!r} of {source.path} is not numeric (dtype {column.dtype}, "

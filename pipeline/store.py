@@ -26,7 +26,7 @@ from .reduction import Reduction, numeric_columns
 from .settings import Settings
 from .viewport import Canvas, Viewport
 
-__all__ = ["Dataset", "DataStore", "LoadState", "LoadStatus", "Rendered", "get_store"]
+__all__ = ["DataStore", "Dataset", "LoadState", "LoadStatus", "Rendered", "get_store"]
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +134,9 @@ class DataStore:
             self._settings = settings
             self.cache = AggregateCache(settings.cache_mb << 20)
             self._render_pool = ThreadPoolExecutor(RENDER_WORKERS, thread_name_prefix="render")
-            self._chunk_pool = ThreadPoolExecutor(max(settings.threads - 1, 1), thread_name_prefix="aggregate")
+            self._chunk_pool = ThreadPoolExecutor(
+                max(settings.threads - 1, 1), thread_name_prefix="aggregate"
+            )
             self._status = LoadStatus(LoadState.LOADING, "Starting", 0, 0.0, "data")
         threading.Thread(target=self._load, args=(settings,), name="load-data", daemon=True).start()
 
@@ -200,8 +202,10 @@ class DataStore:
             xs = frame[x].to_numpy()
             ys = frame[y].to_numpy()
             extent = Viewport(
-                float(np.nanmin(xs[np.isfinite(xs)])), float(np.nanmax(xs[np.isfinite(xs)])),
-                float(np.nanmin(ys[np.isfinite(ys)])), float(np.nanmax(ys[np.isfinite(ys)])),
+                float(np.nanmin(xs[np.isfinite(xs)])),
+                float(np.nanmax(xs[np.isfinite(xs)])),
+                float(np.nanmin(ys[np.isfinite(ys)])),
+                float(np.nanmax(ys[np.isfinite(ys)])),
             )
         index_seconds = time.perf_counter() - started
         aggregator = Aggregator(frame, x=x, y=y, index=index, pool=self._chunk_pool, threads=settings.threads)
@@ -209,7 +213,9 @@ class DataStore:
 
     def _warm_up(self, dataset: Dataset, settings: Settings) -> None:
         """Compile Datashader's kernels for every reduction offered, then fill the home view."""
-        sample = Aggregator(dataset.frame.iloc[: min(dataset.rows, 1000)], x=dataset.x, y=dataset.y, index=None, pool=None)
+        sample = Aggregator(
+            dataset.frame.iloc[: min(dataset.rows, 1000)], x=dataset.x, y=dataset.y, index=None, pool=None
+        )
         home = home_viewport(dataset.extent)
         canvas = Canvas(settings.width, settings.height)
         for reduction in self.offered_reductions(dataset):

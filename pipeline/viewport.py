@@ -26,9 +26,7 @@ def _as_float(name: str, value: object) -> float:
 
 def _check_span(axis: str, start: float, end: float) -> None:
     if not end > start:
-        raise ViewportError(
-            f"{axis} range must have end > start, got start={start!r}, end={end!r}"
-        )
+        raise ViewportError(f"{axis} range must have end > start, got start={start!r}, end={end!r}")
     width = end - start
     if not math.isfinite(width):
         raise ViewportError(f"{axis} range {start!r}..{end!r} is too wide to represent")
@@ -72,12 +70,7 @@ class Viewport:
 
     def contains(self, other: Viewport) -> bool:
         """True when ``other`` lies inside this rectangle (edges included)."""
-        return (
-            self.x0 <= other.x0
-            and other.x1 <= self.x1
-            and self.y0 <= other.y0
-            and other.y1 <= self.y1
-        )
+        return self.x0 <= other.x0 and other.x1 <= self.x1 and self.y0 <= other.y0 and other.y1 <= self.y1
 
     def padded(self, fraction: float) -> Viewport:
         """This rectangle grown by ``fraction`` of its size on every side."""

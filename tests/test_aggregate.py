@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import datashader as ds
 import numpy as np
@@ -58,8 +58,50 @@ def assert_same(got: np.ndarray, want: np.ndarray, reduction: Reduction) -> None
 
 def test_hand_checked_counts_on_a_2x2_canvas(pool: ThreadPoolExecutor) -> None:
     # Bins are [0, 1) and [1, 2] on both axes: a point exactly at the max edge falls in the last bin.
-    x = [0.0, 0.5, 0.99, 1.0, 1.5, 2.0, 2.0, 0.0, 0.0, 2.0, 2.01, -0.01, 1.0, np.nan, 0.5, 1.9, 1.2, 0.2, 0.3, 0.4]
-    y = [0.0, 0.5, 0.99, 1.0, 1.5, 2.0, 0.0, 2.0, 1.0, 1.0, 1.0, 1.0, 2.01, 0.5, np.inf, 0.1, 0.3, 1.7, 1.8, 1.9]
+    x = [
+        0.0,
+        0.5,
+        0.99,
+        1.0,
+        1.5,
+        2.0,
+        2.0,
+        0.0,
+        0.0,
+        2.0,
+        2.01,
+        -0.01,
+        1.0,
+        np.nan,
+        0.5,
+        1.9,
+        1.2,
+        0.2,
+        0.3,
+        0.4,
+    ]
+    y = [
+        0.0,
+        0.5,
+        0.99,
+        1.0,
+        1.5,
+        2.0,
+        0.0,
+        2.0,
+        1.0,
+        1.0,
+        1.0,
+        1.0,
+        2.01,
+        0.5,
+        np.inf,
+        0.1,
+        0.3,
+        1.7,
+        1.8,
+        1.9,
+    ]
     frame = pd.DataFrame({"x": x, "y": y, "value": np.arange(20.0)})
     aggregator = indexed(frame, pool, gather_max_rows=10**9)
     grid = aggregator.aggregate(Viewport(0.0, 2.0, 0.0, 2.0), Canvas(2, 2), Reduction()).grid
@@ -74,7 +116,9 @@ def test_hand_checked_counts_on_a_2x2_canvas(pool: ThreadPoolExecutor) -> None:
 
 
 @pytest.mark.parametrize("path", PATHS)
-def test_random_viewports_match_datashader(points_frame: pd.DataFrame, pool: ThreadPoolExecutor, path: str) -> None:
+def test_random_viewports_match_datashader(
+    points_frame: pd.DataFrame, pool: ThreadPoolExecutor, path: str
+) -> None:
     aggregator = indexed(points_frame, pool, PATHS[path])
     rng = np.random.default_rng(7)
     for _ in range(40):
@@ -95,7 +139,13 @@ def test_points_on_cell_and_viewport_edges(pool: ThreadPoolExecutor, path: str) 
     xs, ys = np.meshgrid(coords, coords)
     frame = pd.DataFrame({"x": xs.ravel(), "y": ys.ravel(), "value": np.arange(xs.size, dtype=np.float64)})
     aggregator = indexed(frame, pool, PATHS[path])
-    for x0, x1, y0, y1 in [(8, 64, 16, 128), (0, 1024, 0, 1024), (1016, 1024, 0, 8), (512, 520, 512, 520), (0, 8, 1000, 1024)]:
+    for x0, x1, y0, y1 in [
+        (8, 64, 16, 128),
+        (0, 1024, 0, 1024),
+        (1016, 1024, 0, 8),
+        (512, 520, 512, 520),
+        (0, 8, 1000, 1024),
+    ]:
         viewport = Viewport.from_ranges(x0, x1, y0, y1)
         for canvas in (Canvas(7, 3), Canvas(64, 64)):
             for reduction in REDUCTIONS:

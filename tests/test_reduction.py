@@ -7,7 +7,10 @@ SCHEMA = pd.DataFrame({"x": [1.0], "y": [2.0], "value": [3], "label": ["a"], "fl
 
 
 def test_unknown_reduction_lists_the_valid_ones() -> None:
-    with pytest.raises(ReductionError, match=r"unknown reduction 'median'; expected one of \['count', 'max', 'mean', 'min', 'sum'\]"):
+    with pytest.raises(
+        ReductionError,
+        match=r"unknown reduction 'median'; expected one of \['count', 'max', 'mean', 'min', 'sum'\]",
+    ):
         Reduction("median", "value")
 
 
@@ -22,7 +25,9 @@ def test_count_takes_no_column() -> None:
 
 
 def test_unknown_column_names_the_numeric_ones() -> None:
-    with pytest.raises(ReductionError, match=r"unknown column 'price' .* numeric columns are \['x', 'y', 'value'\]"):
+    with pytest.raises(
+        ReductionError, match=r"unknown column 'price' .* numeric columns are \['x', 'y', 'value'\]"
+    ):
         Reduction("mean", "price").validate(SCHEMA)
 
 

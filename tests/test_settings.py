@@ -17,7 +17,9 @@ def test_defaults_are_the_70m_synthetic_rows() -> None:
 def test_file_source(tmp_path: Path) -> None:
     path = tmp_path / "p.csv"
     path.write_text("lon,lat,w\n1,2,3\n")
-    settings = parse_settings(["--source", str(path), "--x", "lon", "--y", "lat", "--columns", "w", "--rows", "5"])
+    settings = parse_settings(
+        ["--source", str(path), "--x", "lon", "--y", "lat", "--columns", "w", "--rows", "5"]
+    )
     source = settings.make_source()
     assert isinstance(source, CsvSource)
     assert source.columns == ("lon", "lat", "w")
@@ -32,7 +34,9 @@ def test_file_source(tmp_path: Path) -> None:
         (["--width", "100000"], "width must be between 16 and 4,096, got 100,000"),
     ],
 )
-def test_bad_options_exit_listing_the_options(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_options_exit_listing_the_options(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as exit_info:
         parse_settings(argv)
     assert exit_info.value.code == 2

@@ -4,7 +4,16 @@ import datashader as ds
 import numpy as np
 import pytest
 
-from pipeline import Canvas, DataStore, LoadState, PipelineError, Reduction, Settings, SyntheticSource, Viewport
+from pipeline import (
+    Canvas,
+    DataStore,
+    LoadState,
+    PipelineError,
+    Reduction,
+    Settings,
+    SyntheticSource,
+    Viewport,
+)
 
 from .conftest import load_store
 
