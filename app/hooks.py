@@ -17,6 +17,9 @@ from pipeline import get_store, parse_settings
 from pipeline.memory import release_freed_memory
 
 logger = logging.getLogger(__name__)
+# Bokeh's log configuration shows its own INFO lines only; show the data loading ones too.
+for name in ("pipeline", __name__.rpartition(".")[0] or __name__):
+    logging.getLogger(name).setLevel(logging.INFO)
 
 SETTINGS = parse_settings(sys.argv[1:])
 

@@ -72,6 +72,8 @@ class SessionView:
         self.x_range = Range1d()
         self.y_range = Range1d()
         self._gesture_until = 0.0
+        self._changed_ends: set[tuple[str, str]] = set()
+        self._gestures_seen = False
 
     # -- pages --------------------------------------------------------------------------------
     def show(self) -> None:
@@ -139,17 +141,15 @@ class SessionView:
         mapper = EqHistColorMapper(
             palette=colorcet.fire[32:], low=1, low_color=TRANSPARENT, nan_color=TRANSPARENT
         )
-        plot.add_glyph(
-            self.source, Image(image="image", x="x", y="y", dw="dw", dh="dh", color_mapper=mapper)
-        )
+        plot.add_glyph(self.source, Image(image="image", x="x", y="y", dw="dw", dh="dh", color_mapper=mapper))
         plot.add_layout(ColorBar(color_mapper=mapper, width=12), "right")
         plot.on_event(RangesUpdate, self._on_ranges_update)
         plot.on_event(PanStart, self._on_gesture_start)
         plot.on_event(PanEnd, self._on_gesture_end)
         plot.on_event(MouseWheel, self._on_wheel)
-        for axis_range in (self.x_range, self.y_range):
-            axis_range.on_change("start", self._on_range_property)
-            axis_range.on_change("end", self._on_range_property)
+        for axis, axis_range in (("x", self.x_range), ("y", self.y_range)):
+            for end in ("start", "end"):
+                axis_range.on_change(end, partial(self._on_range_changed, axis))
         self.doc.add_root(column(plot, self.status, self.message, name="layout"))
         self.request(home)
 
@@ -171,24 +171,33 @@ class SessionView:
     def _on_ranges_update(self, event: Event) -> None:
         # One event per finished gesture, carrying the final ranges.
         assert isinstance(event, RangesUpdate)
+        self._gestures_seen = True
         self._gesture_until = 0.0
         self._cancel_settle()
+        self._changed_ends.clear()
         self.request_ranges(event.x0, event.x1, event.y0, event.y1)
 
     def _on_gesture_start(self, event: Event) -> None:
+        self._gestures_seen = True
         self._gesture_until = time.monotonic() + 60.0  # until PanEnd / RangesUpdate
 
     def _on_gesture_end(self, event: Event) -> None:
         self._gesture_until = time.monotonic() + WHEEL_GESTURE
 
     def _on_wheel(self, event: Event) -> None:
+        self._gestures_seen = True
         self._gesture_until = time.monotonic() + WHEEL_GESTURE
 
-    def _on_range_property(self, attr: str, old: object, new: object) -> None:
+    def _on_range_changed(self, axis: str, attr: str, old: object, new: object) -> None:
         # Clients that set range ends directly (bokeh.client, scripts) send one message per
-        # property: wait until they settle, then render once for all four.
+        # property: render once all four have changed, or once changes stop arriving.
+        # Browsers report their gestures, so their range changes only ever wait to settle.
         self._cancel_settle()
-        self._settle = self.doc.add_timeout_callback(self._ranges_settled, RANGE_SETTLE)
+        self._changed_ends.add((axis, attr))
+        if len(self._changed_ends) == 4 and not self._gestures_seen:
+            self._ranges_settled()
+        else:
+            self._settle = self.doc.add_timeout_callback(self._ranges_settled, RANGE_SETTLE)
 
     def _cancel_settle(self) -> None:
         if self._settle is not None:
@@ -200,6 +209,7 @@ class SessionView:
 
     def _ranges_settled(self) -> None:
         self._settle = None
+        self._changed_ends.clear()
         if time.monotonic() < self._gesture_until:
             return  # a browser gesture is in progress; its RangesUpdate will follow
         self.request_ranges(self.x_range.start, self.x_range.end, self.y_range.start, self.y_range.end)
