@@ -30,6 +30,8 @@ GRID_BITS = 10
 GRID_SIDE = 1 << GRID_BITS  # cells per axis
 CELLS = GRID_SIDE * GRID_SIDE
 
+# A viewport is looked up as at most this many blocks of cells (coarser blocks for larger views).
+MAX_QUERY_BLOCKS = 4096
 # Gaps under 1/SMALL_GAP_DIVISOR of the rows in range are scanned rather than skipped.
 SMALL_GAP_DIVISOR = 64
 
@@ -207,12 +209,21 @@ class SpatialIndex:
         cy0, cy1 = self._cell_span(viewport.y0, viewport.y1, self.y_origin, self.y_scale)
         if cx0 == 0 and cy0 == 0 and cx1 == GRID_SIDE - 1 and cy1 == GRID_SIDE - 1:
             return np.array([[0, self.finite_rows]], dtype=np.int64)
-        cols = np.arange(cx0, cx1 + 1, dtype=np.int64)
-        rows = np.arange(cy0, cy1 + 1, dtype=np.int64)
-        cells = _CELL_ORDER[(rows[:, None] * GRID_SIDE + cols[None, :]).ravel()]
-        cells.sort()
-        starts = self.cell_starts[cells]
-        stops = self.cell_starts[cells + 1]
+        # Large views are covered by coarser blocks: the fine cells of an aligned 2^s x 2^s
+        # block are one contiguous run of 4^s Hilbert positions, so a block is one range.
+        shift = 0
+        while ((cx1 >> shift) - (cx0 >> shift) + 1) * (
+            (cy1 >> shift) - (cy0 >> shift) + 1
+        ) > MAX_QUERY_BLOCKS:
+            shift += 1
+        cols = np.arange(cx0 >> shift, (cx1 >> shift) + 1, dtype=np.int64) << shift
+        rows = np.arange(cy0 >> shift, (cy1 >> shift) + 1, dtype=np.int64) << shift
+        blocks = _CELL_ORDER[(rows[:, None] * GRID_SIDE + cols[None, :]).ravel()].astype(np.int64) >> (
+            2 * shift
+        )
+        blocks.sort()
+        starts = self.cell_starts[blocks << (2 * shift)]
+        stops = self.cell_starts[(blocks + 1) << (2 * shift)]
         keep = stops > starts
         starts, stops = starts[keep], stops[keep]
         if starts.size == 0:
