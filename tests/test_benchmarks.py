@@ -1,0 +1,28 @@
+"""Small-size runs of the benchmarks, so that they cannot rot."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchmarks import aggregation
+
+
+def test_aggregation_benchmark_smoke(tmp_path: Path) -> None:
+    report = aggregation.run(rows=20_000, repeats=1, out=tmp_path)  # raises if any grid is not exact
+    written = json.loads((tmp_path / "aggregation.json").read_text())
+    assert set(written["summary"]) == {
+        "datashader",
+        "holoviews",
+        "dask",
+        "indexed 1 thread",
+        "indexed",
+        "indexed + cache",
+    }
+    for views in written["summary"].values():
+        assert set(views) == {"full", "mid", "deep", "pan"}
+        assert all(figures["median_ms"] >= 0 for figures in views.values())
+    assert written["rows_in_view"]["full"] > written["rows_in_view"]["mid"] > written["rows_in_view"]["deep"]
+    assert "Bokeh" in (tmp_path / "aggregation.html").read_text()
+    table = aggregation.format_table(report)
+    assert table.count("\n") == 1 + len(written["summary"])
