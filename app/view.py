@@ -74,6 +74,7 @@ class SessionView:
         self._gesture_until = 0.0
         self._changed_ends: set[tuple[str, str]] = set()
         self._gestures_seen = False
+        self._error_shown = False
 
     # -- pages --------------------------------------------------------------------------------
     def show(self) -> None:
@@ -157,7 +158,8 @@ class SessionView:
     def request(self, viewport: Viewport) -> None:
         """Ask for the image of ``viewport``; the newest request wins."""
         assert self.canvas is not None
-        self.runner.request((viewport, self.canvas, self.reduction))
+        if self.runner.request((viewport, self.canvas, self.reduction)):
+            self._error_shown = False
 
     def request_ranges(self, x0: object, x1: object, y0: object, y1: object) -> None:
         """Validate raw range ends from a client, then request their image or report the error."""
@@ -248,7 +250,8 @@ class SessionView:
         ]
         # Text first, image last: a client that sees the image also sees its status.
         self.status.text = " | ".join(parts)
-        self.message.text = ""
+        if not self._error_shown:  # keep an error about a later request visible
+            self.message.text = ""
         self.source.data = {
             "image": [aggregate.grid],
             "x": [viewport.x0],
@@ -262,6 +265,7 @@ class SessionView:
             "session %s: %s", self.doc.session_context.id if self.doc.session_context else "-", message
         )
         self.message.text = html.escape(message)
+        self._error_shown = True
 
     # -- teardown -------------------------------------------------------------------------------
     def _on_session_destroyed(self, session_context: object) -> None:

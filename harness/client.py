@@ -166,8 +166,10 @@ class AppClient:
         return self.call(read)
 
     def close(self) -> None:
-        self.session.close()
-        self._thread.join(10)
+        """Close the session on its own loop (tornado's streams are not thread-safe)."""
+        if self._thread.is_alive():
+            self.session._connection.io_loop.add_callback(self.session.close)
+            self._thread.join(10)
 
     def __enter__(self) -> AppClient:
         return self

@@ -1,0 +1,225 @@
+"""Latency and bytes per image as a person sees them: headless Chromium against ``bokeh serve``.
+
+    python -m benchmarks.browser_latency [--rows 70000000] [--gestures 20] [--pages 10]
+
+Measured in the browser's own clock: from the ``wheel`` event (or the ``pointerup`` ending a
+drag) to the first canvas repaint after the new image arrived, for full, mid and deep views,
+median of ``--gestures`` gestures each. Bytes per image update are the loopback bytes the
+server process sent while those updates happened (websocket compression on, as ``make serve``
+runs it), divided by the number of updates. Then ``--pages`` pages zoom at once and the median
+latency is compared with the single page's. Prints a table, writes
+``browser_latency.json`` and a Bokeh chart ``browser_latency.html`` under ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from benchmarks.app_server import wait_for_log
+from harness import ServerProcess
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SERVER_ARGS = ["--websocket-compression-level", "1"]
+VIEWS = {"full": (-5.0, 5.0), "mid": (-0.5, 0.5), "deep": (0.0, 0.05)}
+
+INSTALL = """() => {
+    const doc = Bokeh.documents[0];
+    const plot = doc.get_model_by_name('main_plot');
+    const source = doc.get_model_by_name('image_source');
+    const view = Bokeh.index.find_one(plot);
+    window.bench = {input: null, dataAt: null, images: 0, samples: []};
+    const onInput = () => { window.bench.input = performance.now(); window.bench.dataAt = null; };
+    view.el.addEventListener('wheel', onInput, {capture: true});
+    view.el.addEventListener('pointerup', onInput, {capture: true});
+    source.connect(source.change, () => {
+        window.bench.images += 1;
+        window.bench.dataAt = performance.now();
+    });
+    view.repainted.connect(() => {
+        const b = window.bench;
+        if (b.input !== null && b.dataAt !== null) {
+            b.samples.push(performance.now() - b.input);
+            b.input = null; b.dataAt = null;
+        }
+    });
+    const box = view.el.getBoundingClientRect();
+    const frame = view.frame.bbox;
+    return {x: box.left + frame.left, y: box.top + frame.top, width: frame.width, height: frame.height};
+}"""
+SET_VIEW = """([low, high]) => {
+    const plot = Bokeh.documents[0].get_model_by_name('main_plot');
+    plot.x_range.setv({start: low, end: high});
+    plot.y_range.setv({start: low, end: high});
+}"""
+
+
+def open_page(browser: Any, url: str) -> tuple[Any, dict[str, float]]:
+    page = browser.new_page(viewport={"width": 1100, "height": 760})
+    page.goto(url)
+    page.wait_for_function(
+        "() => { const d = window.Bokeh && Bokeh.documents[0];"
+        " const s = d && d.get_model_by_name('image_source'); return Boolean(s && s.data.image.length); }",
+        timeout=600_000,
+    )
+    box = page.evaluate(INSTALL)
+    return page, box
+
+
+def images(page: Any) -> int:
+    return int(page.evaluate("() => window.bench.images"))
+
+
+def wait_images(page: Any, count: int, timeout: float = 30.0) -> None:
+    page.wait_for_function(
+        f"() => window.bench.images >= {count} && window.bench.input === null", timeout=timeout * 1000
+    )
+
+
+def go_to(page: Any, view: tuple[float, float]) -> None:
+    before = images(page)
+    page.evaluate(SET_VIEW, list(view))
+    wait_images(page, before + 1)
+    time.sleep(0.3)
+
+
+def wheel(page: Any, box: dict[str, float], step: int) -> None:
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, -100 if step % 2 == 0 else 100)  # in, then out again: same zoom level
+
+
+def drag(page: Any, box: dict[str, float], step: int) -> None:
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    offset = 60 if step % 2 == 0 else -60
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + offset, y, steps=5)
+    page.mouse.up()
+
+
+def gestures(page: Any, box: dict[str, float], kind: str, count: int) -> list[float]:
+    page.evaluate("() => { window.bench.samples = []; }")
+    for step in range(count):
+        before = images(page)
+        (wheel if kind == "wheel" else drag)(page, box, step)
+        wait_images(page, before + 1)
+        time.sleep(0.15)
+    return list(page.evaluate("() => window.bench.samples"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=70_000_000)
+    parser.add_argument("--gestures", type=int, default=20)
+    parser.add_argument("--pages", type=int, default=10)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    options = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    results: dict[str, Any] = {"rows": options.rows, "gestures": options.gestures, "views": {}}
+    with ServerProcess(["--rows", str(options.rows)], SERVER_ARGS) as server, sync_playwright() as playwright:
+        wait_for_log(server, "ready:", timeout=900)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page, box = open_page(browser, server.url)
+        for name, view in VIEWS.items():
+            go_to(page, view)
+            counter_before, images_before = psutil.net_io_counters(pernic=True)["lo"].bytes_sent, images(page)
+            wheel_ms = gestures(page, box, "wheel", options.gestures)
+            loopback = psutil.net_io_counters(pernic=True)["lo"].bytes_sent - counter_before
+            updates = images(page) - images_before
+            go_to(page, view)
+            drag_ms = gestures(page, box, "drag", options.gestures)
+            results["views"][name] = {
+                "wheel_median_ms": statistics.median(wheel_ms),
+                "wheel_min_ms": min(wheel_ms),
+                "drag_median_ms": statistics.median(drag_ms),
+                "drag_min_ms": min(drag_ms),
+                "bytes_per_update": loopback / max(updates, 1),
+            }
+        page.close()
+        # many pages zooming at once
+        pages = [open_page(browser, server.url) for _ in range(options.pages)]
+        for each, _ in pages:
+            go_to(each, VIEWS["mid"])
+            each.evaluate("() => { window.bench.samples = []; }")
+        for step in range(max(options.gestures // 2, 1)):
+            counts = [images(each) for each, _ in pages]
+            for each, each_box in pages:
+                wheel(each, each_box, step)
+            for (each, _), count in zip(pages, counts, strict=True):
+                wait_images(each, count + 1, timeout=60)
+            time.sleep(0.15)
+        together = [ms for each, _ in pages for ms in each.evaluate("() => window.bench.samples")]
+        results["many_pages"] = {
+            "pages": options.pages,
+            "wheel_median_ms": statistics.median(together),
+            "images": len(together),
+            "single_page_mid_wheel_median_ms": results["views"]["mid"]["wheel_median_ms"],
+        }
+        browser.close()
+    options.out.mkdir(parents=True, exist_ok=True)
+    (options.out / "browser_latency.json").write_text(json.dumps(results, indent=2))
+    write_chart(results, options.out / "browser_latency.html")
+    print(f"{options.rows:,} rows, median of {options.gestures} gestures per cell, browser clock")
+    print("| view | wheel -> repaint median / min ms | drag end -> repaint median / min ms | KB per update |")
+    print("|---|---|---|---|")
+    for name, figures in results["views"].items():
+        print(
+            f"| {name} | {figures['wheel_median_ms']:.0f} / {figures['wheel_min_ms']:.0f} | "
+            f"{figures['drag_median_ms']:.0f} / {figures['drag_min_ms']:.0f} | "
+            f"{figures['bytes_per_update'] / 1000:.0f} |"
+        )
+    many = results["many_pages"]
+    print(
+        f"{many['pages']} pages zooming at once (mid view): median {many['wheel_median_ms']:.0f} ms "
+        f"over {many['images']} images; one page alone: {many['single_page_mid_wheel_median_ms']:.0f} ms"
+    )
+
+
+def write_chart(results: dict[str, Any], path: Path) -> None:
+    from bokeh.io import output_file, save
+    from bokeh.models import ColumnDataSource, FactorRange
+    from bokeh.plotting import figure
+    from bokeh.transform import factor_cmap
+
+    factors = [(view, kind) for view in results["views"] for kind in ("wheel", "drag")]
+    medians = [results["views"][view][f"{kind}_median_ms"] for view, kind in factors]
+    source = ColumnDataSource({"factors": factors, "median": medians})
+    plot = figure(
+        x_range=FactorRange(*factors),
+        height=400,
+        width=700,
+        toolbar_location=None,
+        title=f"{results['rows']:,} rows: input to repainted image, median ms (browser clock)",
+    )
+    plot.vbar(
+        x="factors",
+        top="median",
+        width=0.9,
+        source=source,
+        fill_color=factor_cmap("factors", "Category10_3", ["wheel", "drag"], start=1, end=2),
+    )
+    output_file(path, title="browser latency")
+    save(plot)
+
+
+if __name__ == "__main__":
+    main()
