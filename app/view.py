@@ -19,7 +19,6 @@ from bokeh.events import Event, MouseWheel, PanEnd, PanStart, RangesUpdate
 from bokeh.layouts import column
 from bokeh.models.annotations import ColorBar
 from bokeh.models.glyphs import Image
-from bokeh.models.mappers import EqHistColorMapper
 from bokeh.models.ranges import Range1d
 from bokeh.models.sources import ColumnDataSource
 from bokeh.models.widgets import Div
@@ -37,6 +36,8 @@ from pipeline import (
     get_store,
 )
 from pipeline.memory import release_freed_memory
+
+from .mapper import CountEqHistColorMapper
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +140,7 @@ class SessionView:
             y_axis_label=store.dataset.y,
         )
         # Zero-count pixels stay transparent; the histogram equalisation covers counts >= 1.
-        mapper = EqHistColorMapper(
+        mapper = CountEqHistColorMapper(
             palette=colorcet.fire[32:], low=1, low_color=TRANSPARENT, nan_color=TRANSPARENT
         )
         plot.add_glyph(self.source, Image(image="image", x="x", y="y", dw="dw", dh="dh", color_mapper=mapper))
