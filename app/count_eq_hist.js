@@ -1,15 +1,17 @@
 // Equal-histogram colour mapping for count grids, in one pass over the pixels.
 //
-// BokehJS's EqHistColorMapper copies every pixel of the renderer into a plain array, bins
-// each one by binary search over 65,536 edges, then finds each pixel's colour by another
-// binary search: about 180 ms for an 800x600 grid in a software-rendering browser. Counts
-// are integers, so each level can be its own histogram bin and its own colour-table entry:
-// the same equalisation in a few milliseconds. Non-integer data falls back to the stock code.
-import {EqHistColorMapper} from "models/mappers/eqhist_color_mapper"
-import {linspace, cumsum} from "core/util/array"
-import {interpolate} from "core/util/arrayable"
-
+// Runs in the browser when an image arrives (a CustomJS callback with `mapper`, the plot's
+// EqHistColorMapper); the first time, it replaces two methods of that one mapper. BokehJS's own code
+// copies every pixel into a plain array, bins each by binary search over 65,536 edges and
+// finds each colour by another binary search: about 180 ms for an 800x600 grid in a
+// software-rendering browser. Counts are integers, so each level can be its own histogram
+// bin and its own colour-table entry: the same equalisation in a few milliseconds.
+// Non-integer data falls back to the stock methods.
+if (mapper.fast_count_scan)
+  return
+mapper.fast_count_scan = true
 const MAX_LEVELS = 1 << 22
+const stock = Object.getPrototypeOf(mapper)
 
 function integer_range(data) {
   let lowest = Infinity
@@ -24,84 +26,94 @@ function integer_range(data) {
   return data.length == 0 ? null : [lowest, highest]
 }
 
-export class CountEqHistColorMapper extends EqHistColorMapper {
-  static __name__ = "CountEqHistColorMapper"
+function levels_of(data) {
+  const range = integer_range(data)
+  if (range == null)
+    return null
+  const low = mapper.low != null ? mapper.low : range[0]
+  const high = mapper.high != null ? Math.min(mapper.high, range[1]) : range[1]
+  if (!(high >= low) || high - low >= MAX_LEVELS || !Number.isInteger(low))
+    return null
+  return {low, high}
+}
 
-  _levels(data) {
-    const range = integer_range(data)
-    if (range == null)
-      return null
-    const low = this.low != null ? this.low : range[0]
-    const high = this.high != null ? Math.min(this.high, range[1]) : range[1]
-    if (!(high >= low) || high - low >= MAX_LEVELS || !Number.isInteger(low))
-      return null
-    return {low, high}
+// numpy.interp for increasing xs
+function interp(points, xs, ys) {
+  const out = new Array(points.length)
+  let j = 0
+  for (let i = 0; i < points.length; i++) {
+    const p = points[i]
+    if (p <= xs[0]) { out[i] = ys[0]; continue }
+    if (p >= xs[xs.length - 1]) { out[i] = ys[ys.length - 1]; continue }
+    while (xs[j + 1] < p) j++
+    const t = (p - xs[j]) / (xs[j + 1] - xs[j])
+    out[i] = ys[j] + t * (ys[j + 1] - ys[j])
   }
+  return out
+}
 
-  scan(data, n) {
-    const levels = this._levels(data)
-    if (levels == null)
-      return super.scan(data, n)
-    const {low, high} = levels
-    const counts = new Float64Array(high - low + 1)
-    for (let i = 0; i < data.length; i++) {
-      const v = data[i]
-      if (v >= low && v <= high)
-        counts[v - low] += 1
-    }
-    let nhist = 0
-    for (let i = 0; i < counts.length; i++)
-      if (counts[i] != 0) nhist++
-    if (nhist == 0)
-      return super.scan(data, n)
-    // the same equalisation as the stock mapper, with one bin per level
-    const hist = new Array(nhist + 1)
-    const centers = new Array(nhist + 1)
-    for (let i = 0, j = 1; i < counts.length; i++) {
-      if (counts[i] != 0) {
-        hist[j] = counts[i]
-        centers[j] = low + i
-        j++
-      }
-    }
-    hist[0] = 0
-    centers[0] = nhist > 1 ? 2 * centers[1] - centers[nhist] : centers[1] - 1
-    const cdf = cumsum(hist)
-    const lo = cdf[1]
-    const diff = cdf[nhist] - lo
-    for (let i = 1; i <= nhist; i++)
-      cdf[i] = diff > 0 ? (cdf[i] - lo) / diff : 1
-    cdf[0] = -1.0
-    const binning = interpolate(linspace(0, 1, n + 1), cdf, centers)
-    binning[0] = low
-    binning[binning.length - 1] = high
-    return {min: low, max: high, binning, force_low_cutoff: false}
+mapper.scan = function (data, n) {
+  const levels = levels_of(data)
+  if (levels == null)
+    return stock.scan.call(this, data, n)
+  const {low, high} = levels
+  const counts = new Float64Array(high - low + 1)
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]
+    if (v >= low && v <= high)
+      counts[v - low] += 1
   }
-
-  _v_compute(data, values, palette, colors) {
-    // One image per renderer here, so the data to scan is the image itself.
-    const levels = this._levels(data)
-    if (levels == null)
-      return super._v_compute(data, values, palette, colors)
-    const {nan_color} = colors
-    const low_color = colors.low_color != null ? colors.low_color : palette[0]
-    const high_color = colors.high_color != null ? colors.high_color : palette[palette.length - 1]
-    this._scan_data = this.scan(data, palette.length)
-    this.metrics_change.emit()
-    const {low, high} = levels
-    const table = new Array(high - low + 1)
-    for (let k = 0; k < table.length; k++)
-      table[k] = this.cmap(low + k, palette, low_color, high_color)
-    for (let i = 0; i < data.length; i++) {
-      const v = data[i]
-      if (isNaN(v))
-        values[i] = nan_color
-      else if (v < low)
-        values[i] = low_color
-      else if (v > high)
-        values[i] = high_color
-      else
-        values[i] = table[v - low]
+  // the stock equalisation, with one bin per level: cdf over the non-empty levels
+  const cdf = [-1.0]
+  const centers = [0]
+  let total = 0
+  for (let i = 0; i < counts.length; i++) {
+    if (counts[i] != 0) {
+      total += counts[i]
+      cdf.push(total)
+      centers.push(low + i)
     }
+  }
+  const nhist = centers.length - 1
+  if (nhist == 0)
+    return stock.scan.call(this, data, n)
+  centers[0] = nhist > 1 ? 2 * centers[1] - centers[nhist] : centers[1] - 1
+  const first = cdf[1]
+  const span = total - first
+  for (let i = 1; i <= nhist; i++)
+    cdf[i] = span > 0 ? (cdf[i] - first) / span : 1
+  const steps = Array.from({length: n + 1}, (_, k) => k / n)
+  const binning = interp(steps, cdf, centers)
+  binning[0] = low
+  binning[n] = high
+  return {min: low, max: high, binning, force_low_cutoff: false}
+}
+
+mapper._v_compute = function (data, values, palette, colors) {
+  // one image per renderer here, so the data to scan is the image itself
+  const levels = levels_of(data)
+  if (levels == null)
+    return stock._v_compute.call(this, data, values, palette, colors)
+  const {nan_color} = colors
+  const low_color = colors.low_color != null ? colors.low_color : palette[0]
+  const high_color = colors.high_color != null ? colors.high_color : palette[palette.length - 1]
+  this._scan_data = this.scan(data, palette.length)
+  this.metrics_change.emit()
+  const {low, high} = levels
+  const table = new Array(high - low + 1)
+  for (let k = 0; k < table.length; k++)
+    table[k] = this.cmap(low + k, palette, low_color, high_color)
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]
+    if (isNaN(v))
+      values[i] = nan_color
+    else if (v < low)
+      values[i] = low_color
+    else if (v > high)
+      values[i] = high_color
+    else
+      values[i] = table[v - low]
   }
 }
+
+mapper.change.emit()  // recolour what was drawn before these methods were in place

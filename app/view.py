@@ -37,7 +37,7 @@ from pipeline import (
 )
 from pipeline.memory import release_freed_memory
 
-from .mapper import CountEqHistColorMapper
+from .mapper import count_color_mapper
 
 logger = logging.getLogger(__name__)
 
@@ -140,9 +140,7 @@ class SessionView:
             y_axis_label=store.dataset.y,
         )
         # Zero-count pixels stay transparent; the histogram equalisation covers counts >= 1.
-        mapper = CountEqHistColorMapper(
-            palette=colorcet.fire[32:], low=1, low_color=TRANSPARENT, nan_color=TRANSPARENT
-        )
+        mapper = count_color_mapper(self.doc, self.source, colorcet.fire[32:], TRANSPARENT)
         plot.add_glyph(self.source, Image(image="image", x="x", y="y", dw="dw", dh="dh", color_mapper=mapper))
         plot.add_layout(ColorBar(color_mapper=mapper, width=12), "right")
         plot.on_event(RangesUpdate, self._on_ranges_update)

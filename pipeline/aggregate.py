@@ -177,7 +177,7 @@ class Aggregator:
             for name, part in result.data_vars.items():
                 values = part.values
                 if str(name) in merged:
-                    _merge(Combine.ADD if combine is Combine.MEAN else combine, merged[str(name)], values)
+                    _merge(combine.of_partials, merged[str(name)], values)
                 else:
                     merged[str(name)] = values.copy()
         return merged
@@ -196,7 +196,7 @@ class Aggregator:
         merged = partials[0]
         for other in partials[1:]:
             for name, values in other.items():
-                _merge(Combine.ADD if combine is Combine.MEAN else combine, merged[name], values)
+                _merge(combine.of_partials, merged[name], values)
         if combine is Combine.MEAN:
             counts = merged["count"].astype(np.float64)
             with np.errstate(invalid="ignore", divide="ignore"):

@@ -24,7 +24,7 @@ import pandas as pd
 
 from .viewport import Viewport
 
-__all__ = ["GRID_BITS", "GRID_SIDE", "RowRanges", "SpatialIndex", "hilbert_codes"]
+__all__ = ["GRID_BITS", "GRID_SIDE", "RowRanges", "SpatialIndex", "finite_extent", "hilbert_codes"]
 
 GRID_BITS = 10
 GRID_SIDE = 1 << GRID_BITS  # cells per axis
@@ -109,12 +109,29 @@ def _scatter(values, destination, out):  # type: ignore[no-untyped-def]
         out[destination[i]] = values[i]
 
 
-def _finite_extent(values: npt.NDArray[np.float64]) -> tuple[float, float]:
-    finite = values[np.isfinite(values)] if not np.isfinite(values).all() else values
-    if finite.size == 0:
-        return (0.0, 1.0)
-    low, high = float(finite.min()), float(finite.max())
-    return low, high
+@nb.njit(nogil=True, cache=True)
+def _finite_bounds(x, y):  # type: ignore[no-untyped-def]
+    count = 0
+    x0 = y0 = np.inf
+    x1 = y1 = -np.inf
+    for i in range(x.shape[0]):
+        if np.isfinite(x[i]) and np.isfinite(y[i]):
+            count += 1
+            x0, x1 = min(x0, x[i]), max(x1, x[i])
+            y0, y1 = min(y0, y[i]), max(y1, y[i])
+    return count, x0, x1, y0, y1
+
+
+def finite_extent(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> Viewport | None:
+    """The bounding box of the points whose x and y are both finite (None if there are none).
+
+    The box may have zero width or height (all points on one line); it is not validated
+    as a viewport.
+    """
+    count, x0, x1, y0, y1 = _finite_bounds(x, y)
+    if count == 0:
+        return None
+    return Viewport(float(x0), float(x1), float(y0), float(y1))
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,8 +154,10 @@ class SpatialIndex:
         cls, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
     ) -> tuple[SpatialIndex, npt.NDArray[np.int64]]:
         """Index the points; returns the index and each row's destination in sorted order."""
-        x_low, x_high = _finite_extent(x)
-        y_low, y_high = _finite_extent(y)
+        extent = finite_extent(x, y)
+        x_low, x_high, y_low, y_high = (
+            (extent.x0, extent.x1, extent.y0, extent.y1) if extent else (0.0, 0.0, 0.0, 0.0)
+        )
         x_scale = GRID_SIDE / (x_high - x_low) if x_high > x_low else 0.0
         y_scale = GRID_SIDE / (y_high - y_low) if y_high > y_low else 0.0
         codes = _row_codes(x, y, x_low, x_scale, y_low, y_scale, _CELL_ORDER)
@@ -146,8 +165,6 @@ class SpatialIndex:
         starts = np.zeros(CELLS + 2, dtype=np.int64)
         np.cumsum(counts, out=starts[1:])
         destination = _destinations(codes, starts[:-1])
-        finite_rows = int(starts[CELLS])
-        extent = Viewport(x_low, x_high, y_low, y_high) if finite_rows else None
         index = cls(x_low, x_scale, y_low, y_scale, starts[: CELLS + 1].copy(), extent)
         return index, destination
 
@@ -187,9 +204,6 @@ class SpatialIndex:
     def nbytes(self) -> int:
         return int(self.cell_starts.nbytes)
 
-    def _cell_span(self, low: float, high: float, origin: float, scale: float) -> tuple[int, int]:
-        return _cell_of(low, origin, scale), _cell_of(high, origin, scale)
-
     def row_ranges(self, viewport: Viewport, max_ranges: int) -> RowRanges:
         """At most ``max_ranges`` row ranges that hold every row inside ``viewport``.
 
@@ -205,8 +219,14 @@ class SpatialIndex:
             or viewport.y0 > extent.y1
         ):
             return np.empty((0, 2), dtype=np.int64)
-        cx0, cx1 = self._cell_span(viewport.x0, viewport.x1, self.x_origin, self.x_scale)
-        cy0, cy1 = self._cell_span(viewport.y0, viewport.y1, self.y_origin, self.y_scale)
+        cx0, cx1 = (
+            _cell_of(viewport.x0, self.x_origin, self.x_scale),
+            _cell_of(viewport.x1, self.x_origin, self.x_scale),
+        )
+        cy0, cy1 = (
+            _cell_of(viewport.y0, self.y_origin, self.y_scale),
+            _cell_of(viewport.y1, self.y_origin, self.y_scale),
+        )
         if cx0 == 0 and cy0 == 0 and cx1 == GRID_SIDE - 1 and cy1 == GRID_SIDE - 1:
             return np.array([[0, self.finite_rows]], dtype=np.int64)
         # Large views are covered by coarser blocks: the fine cells of an aligned 2^s x 2^s

@@ -21,6 +21,11 @@ class Combine(Enum):
     MAX = "max"
     MEAN = "mean"  # kept as a sum grid and a count grid, divided at the end
 
+    @property
+    def of_partials(self) -> Combine:
+        """How the partial grids themselves merge (a mean's sum and count grids add)."""
+        return Combine.ADD if self is Combine.MEAN else self
+
 
 # reduction name -> how its partial grids merge
 REDUCTIONS: dict[str, Combine] = {

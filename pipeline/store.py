@@ -14,13 +14,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from enum import Enum
 
-import numpy as np
 import pandas as pd
 
 from .aggregate import Aggregate, Aggregator, compact_grid
 from .cache import AggregateCache, CacheKey
 from .errors import PipelineError, SourceError
-from .index import SpatialIndex
+from .index import SpatialIndex, finite_extent
 from .memory import rss_bytes
 from .reduction import Reduction, numeric_columns
 from .settings import Settings
@@ -185,27 +184,16 @@ class DataStore:
     def _prepare(
         self, frame: pd.DataFrame, x: str, y: str, settings: Settings, load_seconds: float
     ) -> Dataset:
-        finite = np.isfinite(frame[x].to_numpy()) & np.isfinite(frame[y].to_numpy())
-        finite_rows = int(np.count_nonzero(finite))
-        del finite
-        if finite_rows == 0:
-            raise SourceError(
-                f"no row of {settings.source or 'the data'} has finite values in both {x!r} and {y!r}"
-            )
         started = time.perf_counter()
         index: SpatialIndex | None = None
         if settings.index:
             frame, index = SpatialIndex.sort_frame(frame, x, y)
             extent = index.extent
-            assert extent is not None
         else:
-            xs = frame[x].to_numpy()
-            ys = frame[y].to_numpy()
-            extent = Viewport(
-                float(np.nanmin(xs[np.isfinite(xs)])),
-                float(np.nanmax(xs[np.isfinite(xs)])),
-                float(np.nanmin(ys[np.isfinite(ys)])),
-                float(np.nanmax(ys[np.isfinite(ys)])),
+            extent = finite_extent(frame[x].to_numpy(), frame[y].to_numpy())
+        if extent is None:
+            raise SourceError(
+                f"no row of {settings.source or 'the data'} has finite values in both {x!r} and {y!r}"
             )
         index_seconds = time.perf_counter() - started
         aggregator = Aggregator(frame, x=x, y=y, index=index, pool=self._chunk_pool, threads=settings.threads)

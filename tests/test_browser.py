@@ -170,6 +170,35 @@ def test_image_drawn_and_each_gesture_renders_once(
         page.close()
 
 
+COLOURS_BY_LEVEL = """() => {
+    const doc = Bokeh.documents[0];
+    const mapper = doc.get_model_by_name('main_plot').renderers[0].glyph.color_mapper;
+    const image = doc.get_model_by_name('image_source').data.image[0];
+    const rgba = mapper.rgba_mapper.v_compute(image);
+    const colours = {};
+    for (let i = 0; i < image.length; i++)
+        colours[image[i]] = Array.from(rgba.slice(4 * i, 4 * i + 4));
+    return {installed: mapper.fast_count_scan === true, colours, palette: mapper.palette};
+}"""
+
+
+def test_counts_are_coloured_by_equal_histogram_in_one_pass(browser: Any, server: ServerProcess) -> None:
+    page = Page(browser, server.url)
+    try:
+        page.wait_for_image()
+        found = page.page.evaluate(COLOURS_BY_LEVEL)
+        assert found["installed"]
+        palette = [tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in found["palette"]]
+        levels = sorted(int(level) for level in found["colours"])
+        assert levels[0] == 0 and found["colours"]["0"][3] == 0  # empty pixels are transparent
+        indices = [palette.index(tuple(found["colours"][str(level)][:3])) for level in levels[1:]]
+        assert indices[0] == 0 and indices[-1] == len(palette) - 1  # the full palette is used
+        assert indices == sorted(indices)  # more rows never get a lower colour
+        assert page.errors == []
+    finally:
+        page.close()
+
+
 def test_loading_progress_then_plot(browser: Any) -> None:
     with ServerProcess(["--rows", "20000000"]) as slow:
         page = Page(browser, slow.url)
