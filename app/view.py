@@ -184,6 +184,9 @@ class SessionView:
 
     def _on_gesture_end(self, event: Event) -> None:
         self._gesture_until = time.monotonic() + WHEEL_GESTURE
+        if self._settle is not None:  # a check waiting for the end of the pan: bring it forward
+            self._cancel_settle()
+            self._settle = self.doc.add_timeout_callback(self._ranges_settled, int(WHEEL_GESTURE * 1000))
 
     def _on_wheel(self, event: Event) -> None:
         self._gestures_seen = True
@@ -211,8 +214,12 @@ class SessionView:
     def _ranges_settled(self) -> None:
         self._settle = None
         self._changed_ends.clear()
-        if time.monotonic() < self._gesture_until:
-            return  # a browser gesture is in progress; its RangesUpdate will follow
+        gesture_left = self._gesture_until - time.monotonic()
+        if gesture_left > 0:
+            # A browser gesture is in progress and its RangesUpdate will normally follow;
+            # look again when the gesture should be over, in case the change came from elsewhere.
+            self._settle = self.doc.add_timeout_callback(self._ranges_settled, int(gesture_left * 1000) + 1)
+            return
         self.request_ranges(self.x_range.start, self.x_range.end, self.y_range.start, self.y_range.end)
 
     # -- results --------------------------------------------------------------------------------

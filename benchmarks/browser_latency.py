@@ -65,8 +65,11 @@ INSTALL = """() => {
 }"""
 SET_VIEW = """([low, high]) => {
     const plot = Bokeh.documents[0].get_model_by_name('main_plot');
+    const changed = [plot.x_range.start, plot.x_range.end, plot.y_range.start, plot.y_range.end]
+        .some((end, i) => end !== [low, high, low, high][i]);
     plot.x_range.setv({start: low, end: high});
     plot.y_range.setv({start: low, end: high});
+    return changed;
 }"""
 
 
@@ -94,22 +97,23 @@ def wait_images(page: Any, count: int, timeout: float = 30.0) -> None:
 
 def go_to(page: Any, view: tuple[float, float]) -> None:
     before = images(page)
-    page.evaluate(SET_VIEW, list(view))
-    wait_images(page, before + 1)
+    if page.evaluate(SET_VIEW, list(view)):
+        wait_images(page, before + 1)
     time.sleep(0.3)
 
 
 def wheel(page: Any, box: dict[str, float], step: int) -> None:
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.mouse.wheel(0, -100 if step % 2 == 0 else 100)  # in, then out again: same zoom level
+    # in, then out again at a point a few pixels away: the same zoom level, a new view each time
+    page.mouse.move(box["x"] + box["width"] / 2 + 7 * step, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, -100 if step % 2 == 0 else 100)
 
 
 def drag(page: Any, box: dict[str, float], step: int) -> None:
+    # always the same way, so that no view repeats (a repeated view would come from the cache)
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    offset = 60 if step % 2 == 0 else -60
     page.mouse.move(x, y)
     page.mouse.down()
-    page.mouse.move(x + offset, y, steps=5)
+    page.mouse.move(x - 40, y + 20, steps=5)
     page.mouse.up()
 
 

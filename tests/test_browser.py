@@ -165,6 +165,16 @@ def test_image_drawn_and_each_gesture_renders_once(
         assert page.ranges() == pytest.approx(home, rel=1e-12)
         assert_image_matches_ranges(reset, home)
         assert "rows in view" in (page.text("status") or "")
+
+        # ranges set by page script right after a wheel gesture still get their image
+        page.page.mouse.wheel(0, -100)
+        page.page.wait_for_function("() => window.images.length >= 4", timeout=10_000)
+        page.page.evaluate(
+            "() => { const p = Bokeh.documents[0].get_model_by_name('main_plot');"
+            " p.x_range.setv({start: -1, end: 1}); p.y_range.setv({start: -1, end: 1}); }"
+        )
+        scripted = page.settle_one_image(4)  # well within the wheel gesture's grace period
+        assert_image_matches_ranges(scripted, [-1.0, 1.0, -1.0, 1.0])
         assert page.errors == []
     finally:
         page.close()

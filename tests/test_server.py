@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -131,3 +132,31 @@ def test_a_bad_option_stops_the_server_and_lists_the_options() -> None:
     assert result.returncode == 2
     assert "unrecognized arguments: --colour red" in result.stderr
     assert "[--source SOURCE]" in result.stderr and "[--rows ROWS]" in result.stderr
+
+
+def test_one_sessions_renders_do_not_block_another() -> None:
+    # Large unindexed images take long to aggregate; a second viewer's round trips through
+    # the same server must not wait for them.
+    args = ["--rows", "2000000", "--no-index", "--width", "4096", "--height", "2048"]
+    with ServerProcess(args) as process, AppClient(process.url) as busy, AppClient(process.url) as other:
+        busy.wait_for_plot(timeout=120)
+        other.wait_for_plot(timeout=120)
+        started = time.perf_counter()
+        for step in range(8):
+            busy.set_ranges(-3.0 + step / 100, 3.0, -3.0, 3.0)
+            time.sleep(0.02)
+        round_trips = []
+        metadata = process.url + "/metadata"
+        while len(round_trips) < 20:
+            sent = time.perf_counter()
+            with urllib.request.urlopen(metadata, timeout=10) as response:  # through the event loop
+                assert response.status == 200
+            round_trips.append(time.perf_counter() - sent)
+            time.sleep(0.01)
+        small = other.request_view(0.0, 0.05, 0.0, 0.05, timeout=10)  # and the other viewer's images
+        assert small.grid.sum() > 0
+        busy.wait_for_image(lambda update: update.x == -3.0 + 7 / 100, timeout=120)
+        busy_seconds = time.perf_counter() - started
+    round_trips.sort()
+    assert busy_seconds > 0.3  # the renders really were slow
+    assert round_trips[len(round_trips) // 2] < 0.05, round_trips
