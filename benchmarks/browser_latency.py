@@ -24,18 +24,8 @@ import psutil
 
 from benchmarks.app_server import wait_for_log
 from harness import ServerProcess
+from harness.browser import launch_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SERVER_ARGS = ["--websocket-compression-level", "1"]
 VIEWS = {"full": (-5.0, 5.0), "mid": (-0.5, 0.5), "deep": (0.0, 0.05)}
 
@@ -141,7 +131,7 @@ def main() -> None:
     results: dict[str, Any] = {"rows": options.rows, "gestures": options.gestures, "views": {}}
     with ServerProcess(["--rows", str(options.rows)], SERVER_ARGS) as server, sync_playwright() as playwright:
         wait_for_log(server, "ready:", timeout=900)
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        browser = launch_chromium(playwright)
         page, box = open_page(browser, server.url)
         for name, view in VIEWS.items():
             go_to(page, view)

@@ -58,61 +58,22 @@ def assert_same(got: np.ndarray, want: np.ndarray, reduction: Reduction) -> None
 
 def test_hand_checked_counts_on_a_2x2_canvas(pool: ThreadPoolExecutor) -> None:
     # Bins are [0, 1) and [1, 2] on both axes: a point exactly at the max edge falls in the last bin.
-    x = [
-        0.0,
-        0.5,
-        0.99,
-        1.0,
-        1.5,
-        2.0,
-        2.0,
-        0.0,
-        0.0,
-        2.0,
-        2.01,
-        -0.01,
-        1.0,
-        np.nan,
-        0.5,
-        1.9,
-        1.2,
-        0.2,
-        0.3,
-        0.4,
-    ]
-    y = [
-        0.0,
-        0.5,
-        0.99,
-        1.0,
-        1.5,
-        2.0,
-        0.0,
-        2.0,
-        1.0,
-        1.0,
-        1.0,
-        1.0,
-        2.01,
-        0.5,
-        np.inf,
-        0.1,
-        0.3,
-        1.7,
-        1.8,
-        1.9,
-    ]
-    frame = pd.DataFrame({"x": x, "y": y, "value": np.arange(20.0)})
-    aggregator = indexed(frame, pool, gather_max_rows=10**9)
-    grid = aggregator.aggregate(Viewport(0.0, 2.0, 0.0, 2.0), Canvas(2, 2), Reduction()).grid
-    # rows: y bin, columns: x bin (row 0 is the bottom)
-    # bottom-left: (0,0) (.5,.5) (.99,.99)           -> 3
-    # bottom-right: (2,0) (1.9,.1) (1.2,.3)            -> 3
-    # top-left: (0,2) (0,1) (.2,1.7) (.3,1.8) (.4,1.9)  -> 5
-    # top-right: (1,1) (1.5,1.5) (2,2) (2,1)            -> 4
-    np.testing.assert_array_equal(grid, np.array([[3, 3], [5, 4]], dtype=np.uint32))
-    sums = aggregator.aggregate(Viewport(0.0, 2.0, 0.0, 2.0), Canvas(2, 2), Reduction("sum", "value")).grid
-    np.testing.assert_array_equal(sums, [[0 + 1 + 2, 6 + 15 + 16], [7 + 8 + 17 + 18 + 19, 3 + 4 + 5 + 9]])
+    cells = {
+        "bottom left": [(0.0, 0.0), (0.5, 0.5), (0.99, 0.99)],
+        "bottom right": [(2.0, 0.0), (1.9, 0.1), (1.2, 0.3)],
+        "top left": [(0.0, 2.0), (0.0, 1.0), (0.2, 1.7), (0.3, 1.8), (0.4, 1.9)],
+        "top right": [(1.0, 1.0), (1.5, 1.5), (2.0, 2.0), (2.0, 1.0)],
+        "outside": [(2.01, 1.0), (-0.01, 1.0), (1.0, 2.01), (np.nan, 0.5), (0.5, np.inf)],
+    }
+    points = [point for members in cells.values() for point in members]
+    frame = pd.DataFrame(points, columns=["x", "y"]).assign(value=np.arange(len(points), dtype=float))
+    aggregator = indexed(frame.sample(frac=1.0, random_state=1), pool, gather_max_rows=10**9)
+    viewport, canvas = Viewport(0.0, 2.0, 0.0, 2.0), Canvas(2, 2)
+    grid = aggregator.aggregate(viewport, canvas, Reduction()).grid
+    np.testing.assert_array_equal(grid, np.array([[3, 3], [5, 4]], dtype=np.uint32))  # row 0 is the bottom
+    sums = aggregator.aggregate(viewport, canvas, Reduction("sum", "value")).grid
+    # values are the points' positions in `points`: 0-2, 3-5, 6-10, 11-14
+    np.testing.assert_array_equal(sums, [[0 + 1 + 2, 3 + 4 + 5], [6 + 7 + 8 + 9 + 10, 11 + 12 + 13 + 14]])
 
 
 @pytest.mark.parametrize("path", PATHS)

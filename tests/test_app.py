@@ -40,13 +40,19 @@ def wait_for_image(doc: Document) -> dict[str, list[object]]:
     raise AssertionError("no image arrived")
 
 
-def test_app_builds_the_plot_from_the_shared_store(fresh_store: DataStore) -> None:
-    handler = make_handler(APP_ARGS)
+def loaded_document(argv: list[str], store: DataStore, state: LoadState) -> Document:
+    """Run the app's hooks, wait for the load to end in ``state``, then build one session."""
+    handler = make_handler(argv)
     handler.on_server_loaded(SimpleNamespace())
-    assert fresh_store.wait_ready(60).state is LoadState.READY
+    assert store.wait_ready(60).state is state
     doc = Document()
     handler.modify_document(doc)
     assert not handler.failed, handler.error_detail
+    return doc
+
+
+def test_app_builds_the_plot_from_the_shared_store(fresh_store: DataStore) -> None:
+    doc = loaded_document(APP_ARGS, fresh_store, LoadState.READY)
 
     plot = doc.get_model_by_name("main_plot")
     extent = fresh_store.dataset.extent
@@ -92,23 +98,13 @@ def test_loading_page_then_plot(fresh_store: DataStore) -> None:
 
 
 def test_failed_load_shows_the_error(fresh_store: DataStore, tmp_path: Path) -> None:
-    missing = tmp_path / "missing.csv"
-    handler = make_handler(["--source", str(missing)])
-    handler.on_server_loaded(SimpleNamespace())
-    assert fresh_store.wait_ready(60).state is LoadState.FAILED
-    doc = Document()
-    handler.modify_document(doc)
-    assert not handler.failed, handler.error_detail
+    doc = loaded_document(["--source", str(tmp_path / "missing.csv")], fresh_store, LoadState.FAILED)
     error = doc.get_model_by_name("error")
     assert "missing.csv&#x27; does not exist" in error.text
 
 
 def test_bad_ranges_are_reported_to_the_session(fresh_store: DataStore) -> None:
-    handler = make_handler(APP_ARGS)
-    handler.on_server_loaded(SimpleNamespace())
-    fresh_store.wait_ready(60)
-    doc = Document()
-    handler.modify_document(doc)
+    doc = loaded_document(APP_ARGS, fresh_store, LoadState.READY)
     plot = doc.get_model_by_name("main_plot")
     plot.x_range.start, plot.x_range.end = 5, 1
     run_pending_callbacks(doc)  # the settle timeout
