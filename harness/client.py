@@ -17,11 +17,13 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 from bokeh.client import ClientSession, pull_session
+from bokeh.client.states import DISCONNECTED, NOT_YET_CONNECTED
 from bokeh.document import Document
 
 __all__ = ["AppClient", "ImageUpdate"]
 
 T = TypeVar("T")
+UNWIND_EVERY = 100  # messages
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,21 @@ class AppClient:
         # Small frames must not wait for delayed ACKs (see app/hooks.py).
         session._connection._socket._socket.protocol.set_nodelay(True)  # type: ignore[attr-defined]
         self._session_ready.set_result(session)
-        session._connection.loop_until_closed()
+        connection = session._connection
+        handled = 0
+
+        def closed_or_deep() -> bool:
+            # bokeh.client handles each message one coroutine deeper than the last, so a
+            # long session would hit the recursion limit; stopping the loop every so many
+            # messages unwinds the chain, and the loop starts again where it left off.
+            nonlocal handled
+            handled += 1
+            return handled % UNWIND_EVERY == 0 or isinstance(
+                connection._state, (DISCONNECTED, NOT_YET_CONNECTED)
+            )
+
+        while not isinstance(connection._state, (DISCONNECTED, NOT_YET_CONNECTED)):
+            connection._loop_until(closed_or_deep)
 
     @property
     def document(self) -> Document:

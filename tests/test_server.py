@@ -160,3 +160,23 @@ def test_one_sessions_renders_do_not_block_another() -> None:
     round_trips.sort()
     assert busy_seconds > 0.3  # the renders really were slow
     assert round_trips[len(round_trips) // 2] < 0.05, round_trips
+
+
+def test_a_flood_of_range_changes_ends_with_the_last_view(server: ServerProcess, frame: pd.DataFrame) -> None:
+    changes = 300
+    with AppClient(server.url) as flooding, AppClient(server.url) as other:
+        flooding.wait_for_plot()
+        other.wait_for_plot()
+        before = len(flooding.updates)
+        views = [(-2.0 + step / 1000, 2.0, -1.5, 1.5 + step / 1000) for step in range(changes)]
+        for view in views:
+            flooding.set_ranges(*view)
+        last = flooding.wait_for_image(
+            lambda u: np.allclose(u.ranges, views[-1], rtol=0, atol=1e-12), timeout=60
+        )
+        np.testing.assert_array_equal(last.grid, expected(frame, views[-1], last.grid.shape))
+        time.sleep(0.5)
+        images = len(flooding.updates) - before
+        assert images < changes // 2, f"{images} images for {changes} changes"  # stale views skipped
+        assert flooding.updates[-1] is last  # nothing stale arrives after the last view
+        other.request_view(-0.25, 0.25, -0.25, 0.25)  # the other viewer is still served
