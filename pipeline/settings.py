@@ -13,7 +13,7 @@ from .viewport import MAX_CANVAS_PIXELS
 __all__ = ["DEFAULT_ROWS", "Settings", "parse_settings"]
 
 DEFAULT_ROWS = 70_000_000
-DEFAULT_CACHE_MB = 256
+DEFAULT_CACHE_MB = 128
 
 
 @dataclass(frozen=True)

@@ -26,3 +26,11 @@ def test_aggregation_benchmark_smoke(tmp_path: Path) -> None:
     assert "Bokeh" in (tmp_path / "aggregation.html").read_text()
     table = aggregation.format_table(report)
     assert table.count("\n") == 1 + len(written["summary"])
+
+
+def test_load_test_smoke() -> None:
+    from benchmarks import load_test
+
+    report = load_test.run(rows=20_000, sessions=2, seconds=2.0)
+    assert report["errors"] == 0 and report["server_alive"]
+    assert report["images"] > 0
