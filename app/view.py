@@ -18,12 +18,14 @@ from bokeh.document import Document
 from bokeh.events import Event, MouseWheel, PanEnd, PanStart, RangesUpdate
 from bokeh.layouts import column
 from bokeh.models.annotations import ColorBar
+from bokeh.models.callbacks import CustomJS
 from bokeh.models.glyphs import Image
 from bokeh.models.ranges import Range1d
 from bokeh.models.sources import ColumnDataSource
 from bokeh.models.widgets import Div
 from bokeh.plotting import figure
 from bokeh.server.callbacks import PeriodicCallback, TimeoutCallback
+from bokeh.server.contexts import BokehSessionContext
 
 from pipeline import (
     Canvas,
@@ -46,6 +48,13 @@ RANGE_SETTLE = 8  # ms: range properties that change within this window are one 
 WHEEL_GESTURE = 0.3  # s after a wheel tick during which the gesture's own report is awaited
 LOADING_POLL = 200  # ms between progress updates on the loading page
 TRANSPARENT = (0, 0, 0, 0)
+# After each gesture, the page's address carries the view, so that it can be shared.
+KEEP_VIEW_IN_ADDRESS = """
+const params = new URLSearchParams(window.location.search)
+for (const key of ["x0", "x1", "y0", "y1"])
+    params.set(key, String(cb_obj[key]))
+window.history.replaceState(null, "", "?" + params.toString())
+"""
 
 ViewRequest = tuple[Viewport, Canvas, Reduction]
 
@@ -124,8 +133,11 @@ class SessionView:
         assert settings is not None
         self.canvas = Canvas(settings.width, settings.height)
         home = store.home_viewport()
-        self.x_range.update(start=home.x0, end=home.x1)
-        self.y_range.update(start=home.y0, end=home.y1)
+        start, address_error = self._viewport_from_address()
+        start = start or home
+        # reset always returns to the whole data, even for a view opened from an address
+        self.x_range.update(start=start.x0, end=start.x1, reset_start=home.x0, reset_end=home.x1)
+        self.y_range.update(start=start.y0, end=start.y1, reset_start=home.y0, reset_end=home.y1)
         plot = figure(
             name="main_plot",
             x_range=self.x_range,
@@ -151,7 +163,22 @@ class SessionView:
             for end in ("start", "end"):
                 axis_range.on_change(end, partial(self._on_range_changed, axis))
         self.doc.add_root(column(plot, self.status, self.message, name="layout"))
-        self.request(home)
+        plot.js_on_event(RangesUpdate, CustomJS(code=KEEP_VIEW_IN_ADDRESS))
+        self.request(start)
+        if address_error is not None:
+            self._report(f"{address_error}; showing the whole data instead")
+
+    def _viewport_from_address(self) -> tuple[Viewport | None, str | None]:
+        """The view named in the page's address (``?x0=&x1=&y0=&y1=``), or why it was ignored."""
+        context = self.doc.session_context
+        request = context.request if isinstance(context, BokehSessionContext) else None
+        if request is None:
+            return None, None
+        arguments = {key: values[-1].decode("utf-8", "replace") for key, values in request.arguments.items()}
+        try:
+            return Viewport.from_query(arguments), None
+        except PipelineError as err:
+            return None, str(err)
 
     # -- requests -------------------------------------------------------------------------------
     def request(self, viewport: Viewport) -> None:

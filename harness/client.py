@@ -46,8 +46,9 @@ class ImageUpdate:
 class AppClient:
     """One viewer's session, driven from the calling thread."""
 
-    def __init__(self, url: str, timeout: float = 30.0) -> None:
+    def __init__(self, url: str, timeout: float = 30.0, arguments: dict[str, str] | None = None) -> None:
         self.url = url
+        self.arguments = arguments
         self.updates: list[ImageUpdate] = []
         self._changed = threading.Condition()
         self._session_ready: Future[ClientSession] = Future()
@@ -58,7 +59,7 @@ class AppClient:
 
     def _run(self) -> None:
         try:
-            session = pull_session(url=self.url)
+            session = pull_session(url=self.url, arguments=self.arguments)
         except BaseException as err:
             self._session_ready.set_exception(err)
             return

@@ -202,6 +202,25 @@ def test_counts_are_coloured_by_equal_histogram_in_one_pass(browser: Any, server
         page.close()
 
 
+def test_the_address_carries_the_view(browser: Any, server: ServerProcess) -> None:
+    page = Page(browser, server.url + "?x0=-1&x1=1.5&y0=-0.5&y1=2")
+    try:
+        page.wait_for_image()
+        assert page.ranges() == [-1.0, 1.5, -0.5, 2.0]
+        box = page.page.evaluate(FRAME_BOX)
+        centre_x, centre_y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.page.mouse.move(centre_x, centre_y)
+        page.page.mouse.down()
+        page.page.mouse.move(centre_x + 80, centre_y, steps=5)
+        page.page.mouse.up()
+        page.settle_one_image(0)
+        query = page.page.evaluate("() => Object.fromEntries(new URLSearchParams(window.location.search))")
+        assert [float(query[key]) for key in ("x0", "x1", "y0", "y1")] == page.ranges()
+        assert page.errors == []
+    finally:
+        page.close()
+
+
 def test_loading_progress_then_plot(browser: Any) -> None:
     with ServerProcess(["--rows", "20000000"]) as slow:
         page = Page(browser, slow.url)

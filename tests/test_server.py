@@ -180,3 +180,17 @@ def test_a_flood_of_range_changes_ends_with_the_last_view(server: ServerProcess,
         assert images < changes // 2, f"{images} images for {changes} changes"  # stale views skipped
         assert flooding.updates[-1] is last  # nothing stale arrives after the last view
         other.request_view(-0.25, 0.25, -0.25, 0.25)  # the other viewer is still served
+
+
+def test_a_view_in_the_address_opens_there(server: ServerProcess, frame: pd.DataFrame) -> None:
+    from pipeline import Viewport
+
+    view = Viewport(-0.5, 0.75, -0.25, 1.0)
+    with AppClient(server.url, arguments=view.to_query()) as client:
+        first = client.wait_for_plot()
+        assert first.x == view.x0 and first.y == view.y0
+        np.testing.assert_array_equal(first.grid, expected(frame, (-0.5, 0.75, -0.25, 1.0), first.grid.shape))
+    with AppClient(server.url, arguments={"x0": "left", "x1": "1", "y0": "0", "y1": "1"}) as client:
+        home = client.wait_for_plot()
+        assert home.x == frame["a"].min()  # the whole data instead
+        assert "x0=&#x27;left&#x27; in the address is not a number" in (client.text_of("message") or "")

@@ -51,3 +51,23 @@ def test_bad_canvas_sizes(width: object, height: object, message: str) -> None:
 
 def test_viewports_key_caches() -> None:
     assert len({Viewport(0.0, 1.0, 0.0, 1.0), Viewport.from_ranges(0, 1, 0, 1)}) == 1
+
+
+def test_query_round_trip() -> None:
+    viewport = Viewport(0.1, 0.30000000000000004, -1.0, 2.5e-7)
+    assert Viewport.from_query(viewport.to_query()) == viewport
+    assert Viewport.from_query({"agg": "count"}) is None
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"x0": "0", "x1": "1"}, r"the address gives \['x0', 'x1'\] but not \['y0', 'y1'\]"),
+        ({"x0": "0", "x1": "one", "y0": "0", "y1": "1"}, r"x1='one' in the address is not a number"),
+        ({"x0": "0", "x1": "1", "y0": "nan", "y1": "1"}, r"y start must be finite, got nan"),
+        ({"x0": "2", "x1": "1", "y0": "0", "y1": "1"}, r"x range must have end > start"),
+    ],
+)
+def test_bad_queries_name_the_problem(query: dict[str, str], message: str) -> None:
+    with pytest.raises(ViewportError, match=message):
+        Viewport.from_query(query)
