@@ -16,13 +16,13 @@ from functools import partial
 import colorcet
 from bokeh.document import Document
 from bokeh.events import Event, MouseWheel, PanEnd, PanStart, RangesUpdate
-from bokeh.layouts import column
+from bokeh.layouts import column, row
 from bokeh.models.annotations import ColorBar
 from bokeh.models.callbacks import CustomJS
 from bokeh.models.glyphs import Image
 from bokeh.models.ranges import Range1d
 from bokeh.models.sources import ColumnDataSource
-from bokeh.models.widgets import Div
+from bokeh.models.widgets import Div, Select
 from bokeh.plotting import figure
 from bokeh.server.callbacks import PeriodicCallback, TimeoutCallback
 from bokeh.server.contexts import BokehSessionContext
@@ -38,6 +38,7 @@ from pipeline import (
     get_store,
 )
 from pipeline.memory import release_freed_memory
+from pipeline.reduction import COLUMN_REDUCTIONS
 
 from .mapper import count_color_mapper
 
@@ -153,6 +154,7 @@ class SessionView:
         )
         # Zero-count pixels stay transparent; the histogram equalisation covers counts >= 1.
         mapper = count_color_mapper(self.doc, self.source, colorcet.fire[32:], TRANSPARENT)
+        self.mapper = mapper
         plot.add_glyph(self.source, Image(image="image", x="x", y="y", dw="dw", dh="dh", color_mapper=mapper))
         plot.add_layout(ColorBar(color_mapper=mapper, width=12), "right")
         plot.on_event(RangesUpdate, self._on_ranges_update)
@@ -162,11 +164,39 @@ class SessionView:
         for axis, axis_range in (("x", self.x_range), ("y", self.y_range)):
             for end in ("start", "end"):
                 axis_range.on_change(end, partial(self._on_range_changed, axis))
-        self.doc.add_root(column(plot, self.status, self.message, name="layout"))
+        numeric: list[str | None] = list(store.dataset.numeric_columns)
+        reductions: list[str | None] = ["count", *sorted(COLUMN_REDUCTIONS)] if numeric else ["count"]
+        self.reduction_select = Select(
+            name="reduction",
+            title="Each pixel shows",
+            value="count",
+            options=reductions,
+        )
+        self.column_select = Select(
+            name="column", title="of column", value=numeric[0] if numeric else None, options=numeric
+        )
+        for select in (self.reduction_select, self.column_select):
+            select.on_change("value", self._on_reduction_changed)
+        controls = row(self.reduction_select, self.column_select)
+        self.doc.add_root(column(controls, plot, self.status, self.message, name="layout"))
         plot.js_on_event(RangesUpdate, CustomJS(code=KEEP_VIEW_IN_ADDRESS))
         self.request(start)
         if address_error is not None:
             self._report(f"{address_error}; showing the whole data instead")
+
+    def _on_reduction_changed(self, attr: str, old: object, new: object) -> None:
+        name = self.reduction_select.value
+        column = self.column_select.value if name in COLUMN_REDUCTIONS else None
+        try:
+            reduction = Reduction(name, column)
+            reduction.validate(self.store.dataset.frame.dtypes)
+        except PipelineError as err:
+            self._report(str(err))
+            return
+        self.reduction = reduction
+        # counts start at 1 (zero is transparent); other reductions use their whole range
+        self.mapper.low = 1 if reduction.column is None else None
+        self.request_ranges(self.x_range.start, self.x_range.end, self.y_range.start, self.y_range.end)
 
     def _viewport_from_address(self) -> tuple[Viewport | None, str | None]:
         """The view named in the page's address (``?x0=&x1=&y0=&y1=``), or why it was ignored."""

@@ -116,3 +116,43 @@ def test_bad_option_stops_the_app_with_the_usage(argv: list[str], capsys: pytest
     with pytest.raises(SystemExit):
         DirectoryHandler(filename=str(APP_DIR), argv=argv)
     assert "usage: bokeh serve app --args" in capsys.readouterr().err
+
+
+def test_choosing_a_reduction_re_aggregates(fresh_store: DataStore) -> None:
+    import datashader as ds
+
+    from pipeline import SyntheticSource
+
+    doc = loaded_document(APP_ARGS, fresh_store, LoadState.READY)
+    wait_for_image(doc)
+    source = doc.get_model_by_name("image_source")
+    reduction = doc.get_model_by_name("reduction")
+    assert reduction.options == ["count", "max", "mean", "min", "sum"]
+    assert doc.get_model_by_name("column").value == "value"
+    reduction.value = "mean"
+    for _ in range(500):
+        run_pending_callbacks(doc)
+        grid = np.asarray(source.data["image"][0])
+        if grid.dtype.kind == "f":
+            break
+        time.sleep(0.01)
+    frame = SyntheticSource(rows=20_000).load()
+    extent = fresh_store.dataset.extent
+    cvs = ds.Canvas(40, 30, x_range=(extent.x0, extent.x1), y_range=(extent.y0, extent.y1))
+    want = cvs.points(frame, "a", "b", agg=ds.mean("value")).values
+    np.testing.assert_allclose(grid, want, rtol=1e-12, equal_nan=True)  # rows are summed in another order
+    assert plot_mapper_low(doc) is None  # means below 1 are coloured too
+
+
+def plot_mapper_low(doc: Document) -> object:
+    return doc.get_model_by_name("main_plot").renderers[0].glyph.color_mapper.low
+
+
+def test_a_source_without_extra_columns_offers_count_only(fresh_store: DataStore, tmp_path: Path) -> None:
+    path = tmp_path / "xy.csv"
+    path.write_text("x,y\n0,0\n1,2\n3,1\n")
+    doc = loaded_document(
+        ["--source", str(path), "--width", "16", "--height", "16"], fresh_store, LoadState.READY
+    )
+    assert doc.get_model_by_name("reduction").options == ["count"]
+    assert np.asarray(wait_for_image(doc)["image"][0]).sum() == 3

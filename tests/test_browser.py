@@ -221,6 +221,24 @@ def test_the_address_carries_the_view(browser: Any, server: ServerProcess) -> No
         page.close()
 
 
+def test_choosing_mean_recolours_without_errors(browser: Any, server: ServerProcess) -> None:
+    page = Page(browser, server.url)
+    try:
+        page.wait_for_image()
+        page.page.evaluate("() => { Bokeh.documents[0].get_model_by_name('reduction').value = 'mean' }")
+        page.settle_one_image(0)
+        kind = page.page.evaluate(
+            "() => Bokeh.documents[0].get_model_by_name('image_source').data.image[0].dtype"
+        )
+        assert kind == "float64"
+        time.sleep(0.3)
+        box = page.page.evaluate(FRAME_BOX)
+        assert painted_fraction(page.page.screenshot(clip=box)) > 0.2
+        assert page.errors == []
+    finally:
+        page.close()
+
+
 def test_loading_progress_then_plot(browser: Any) -> None:
     with ServerProcess(["--rows", "20000000"]) as slow:
         page = Page(browser, slow.url)
