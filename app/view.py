@@ -106,7 +106,7 @@ class SessionView:
         status = self.store.status()
         if status.state is LoadState.LOADING or status.state is LoadState.IDLE:
             self.loading.text = (
-                f"<b>Loading</b> {html.escape(status.message())}"
+                f"<b>Loading:</b> {html.escape(status.message())} "
                 f"<progress max='1' value='{status.fraction:.3f}'></progress>"
             )
             return
@@ -148,6 +148,8 @@ class SessionView:
             tools="pan,wheel_zoom,box_zoom,reset",
             active_scroll="wheel_zoom",
             active_drag="pan",
+            toolbar_location="above",
+            min_border_right=70,  # room for the colour bar's labels
             lod_timeout=LOD_TIMEOUT,
             x_axis_label=store.dataset.x,
             y_axis_label=store.dataset.y,

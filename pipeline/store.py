@@ -147,7 +147,7 @@ class DataStore:
         started = time.perf_counter()
         try:
             source = settings.make_source()
-            self._set_status(description=source.describe(), phase="Loading")
+            self._set_status(description=source.describe(), phase="Reading")
             logger.info("loading %s", source.describe())
             frame = source.load(lambda rows, fraction: self._set_status(rows=rows, fraction=fraction))
             loaded = time.perf_counter()
