@@ -7,7 +7,6 @@ from .errors import (
     ColumnError,
     PipelineError,
     ReductionError,
-    SettingsError,
     SourceError,
     ViewportError,
 )
@@ -40,7 +39,6 @@ __all__ = [
     "ReductionError",
     "Rendered",
     "Settings",
-    "SettingsError",
     "SourceError",
     "SpatialIndex",
     "SyntheticSource",

@@ -9,6 +9,7 @@ partial grids merged as the reduction allows (counts and sums add, minima and ma
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
@@ -91,6 +92,17 @@ def _merge(combine: Combine, into: npt.NDArray[np.generic], part: npt.NDArray[np
         np.add(into, part, out=into)
 
 
+def _merge_partials(
+    combine: Combine, into: dict[str, npt.NDArray[np.generic]], parts: Mapping[str, npt.NDArray[np.generic]]
+) -> None:
+    """Fold named partial grids into ``into`` (a grid seen for the first time is copied)."""
+    for name, values in parts.items():
+        if name in into:
+            _merge(combine.of_partials, into[name], values)
+        else:
+            into[name] = values.copy()
+
+
 class Aggregator:
     """Aggregates one read-only frame, optionally sorted and indexed by :class:`SpatialIndex`."""
 
@@ -169,17 +181,12 @@ class Aggregator:
     ) -> dict[str, npt.NDArray[np.generic]]:
         """Merged partial grids of one group of ranges, computed in the calling thread."""
         merged: dict[str, npt.NDArray[np.generic]] = {}
-        combine = reduction.combine
         for start, stop in ranges.tolist():
             result = cvs.points(
                 frame.iloc[start:stop], self.x, self.y, agg=ds.summary(**reduction.partial_datashader())
             )
-            for name, part in result.data_vars.items():
-                values = part.values
-                if str(name) in merged:
-                    _merge(combine.of_partials, merged[str(name)], values)
-                else:
-                    merged[str(name)] = values.copy()
+            parts = {str(name): part.values for name, part in result.data_vars.items()}
+            _merge_partials(reduction.combine, merged, parts)
         return merged
 
     def _points_in_ranges(
@@ -191,13 +198,10 @@ class Aggregator:
             if self.pool
             else []
         )
-        partials = [self._partials(cvs, frame, groups[0], reduction)] + [f.result() for f in futures]
-        combine = reduction.combine
-        merged = partials[0]
-        for other in partials[1:]:
-            for name, values in other.items():
-                _merge(combine.of_partials, merged[name], values)
-        if combine is Combine.MEAN:
+        merged = self._partials(cvs, frame, groups[0], reduction)
+        for future in futures:
+            _merge_partials(reduction.combine, merged, future.result())
+        if reduction.combine is Combine.MEAN:
             counts = merged["count"].astype(np.float64)
             with np.errstate(invalid="ignore", divide="ignore"):
                 return np.where(counts > 0, merged["sum"].astype(np.float64) / counts, np.nan)

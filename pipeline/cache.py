@@ -34,8 +34,6 @@ class AggregateCache:
         self._pending: dict[CacheKey, Future[Aggregate]] = {}
         self._bytes = 0
         self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
 
     @property
     def nbytes(self) -> int:
@@ -50,14 +48,12 @@ class AggregateCache:
             cached = self._entries.get(key)
             if cached is not None:
                 self._entries.move_to_end(key)
-                self.hits += 1
                 return cached, True
             pending = self._pending.get(key)
             owner = pending is None
             if pending is None:
                 pending = Future()
                 self._pending[key] = pending
-                self.misses += 1
         if not owner:
             return pending.result(), True
         try:

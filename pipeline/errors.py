@@ -7,7 +7,6 @@ __all__ = [
     "ColumnError",
     "PipelineError",
     "ReductionError",
-    "SettingsError",
     "SourceError",
     "ViewportError",
 ]
@@ -15,10 +14,6 @@ __all__ = [
 
 class PipelineError(Exception):
     """Base class of every error the pipeline raises on purpose."""
-
-
-class SettingsError(PipelineError):
-    """A command-line option has a value that cannot be used."""
 
 
 class SourceError(PipelineError):

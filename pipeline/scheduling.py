@@ -33,12 +33,6 @@ class LatestOnly(Generic[RequestT, ResultT]):
         self._waiting: RequestT | None = None
         self._last: RequestT | None = None
         self._closed = False
-        self.submitted = 0
-
-    @property
-    def busy(self) -> bool:
-        with self._lock:
-            return self._running is not None
 
     def request(self, request: RequestT) -> bool:
         """Ask for ``request``; returns False when it equals the last one asked for."""
@@ -65,7 +59,6 @@ class LatestOnly(Generic[RequestT, ResultT]):
             self._waiting = None
 
     def _start(self, request: RequestT) -> None:
-        self.submitted += 1
         try:
             future = self._submit(request)
         except Exception as err:  # e.g. the pool is shut down: report it like a failed job

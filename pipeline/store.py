@@ -245,10 +245,11 @@ class DataStore:
 
         def compute() -> Aggregate:
             aggregate = dataset.aggregator.aggregate(viewport, canvas, reduction)
-            return replace(aggregate, grid=compact_grid(aggregate.grid))
+            grid = compact_grid(aggregate.grid)
+            grid.flags.writeable = False  # shared by every viewer of this view
+            return replace(aggregate, grid=grid)
 
         aggregate, from_cache = self.cache.get_or_compute(CacheKey(viewport, canvas, reduction), compute)
-        aggregate.grid.flags.writeable = False  # shared by every viewer of this view
         return Rendered(aggregate, from_cache, time.perf_counter() - started)
 
     def render(self, viewport: Viewport, canvas: Canvas, reduction: Reduction) -> Rendered:

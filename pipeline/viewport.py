@@ -101,15 +101,6 @@ class Viewport:
     def height(self) -> float:
         return self.y1 - self.y0
 
-    def contains(self, other: Viewport) -> bool:
-        """True when ``other`` lies inside this rectangle (edges included)."""
-        return self.x0 <= other.x0 and other.x1 <= self.x1 and self.y0 <= other.y0 and other.y1 <= self.y1
-
-    def padded(self, fraction: float) -> Viewport:
-        """This rectangle grown by ``fraction`` of its size on every side."""
-        dx, dy = self.width * fraction, self.height * fraction
-        return Viewport(self.x0 - dx, self.x1 + dx, self.y0 - dy, self.y1 + dy)
-
 
 @dataclass(frozen=True, slots=True)
 class Canvas:
@@ -126,7 +117,3 @@ class Canvas:
                 raise CanvasError(
                     f"canvas {name} must be between 1 and {MAX_CANVAS_PIXELS} pixels, got {value!r}"
                 )
-
-    @property
-    def pixels(self) -> int:
-        return self.width * self.height
