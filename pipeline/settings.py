@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from .column_cache import default_cache_dir
 from .sources import SOURCE_SUFFIXES, DataSource, SyntheticSource, open_source
 from .viewport import MAX_CANVAS_PIXELS
 
@@ -31,6 +32,7 @@ class Settings:
     cache_mb: int = DEFAULT_CACHE_MB
     threads: int = 2
     index: bool = True
+    cache_dir: Path | None = field(default_factory=default_cache_dir)
 
     def make_source(self) -> DataSource:
         """The data source these settings describe (synthetic when no file is given)."""
@@ -118,6 +120,20 @@ def build_parser() -> argparse.ArgumentParser:
         dest="index",
         action="store_false",
         help="scan every row for every image (for comparison)",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=default_cache_dir(),
+        help="folder for the columnar copy of the data that later loads and other processes map "
+        f"(default {default_cache_dir()})",
+    )
+    parser.add_argument(
+        "--no-cache",
+        dest="cache_dir",
+        action="store_const",
+        const=None,
+        help="read the source every time; write no columnar copy",
     )
     return parser
 

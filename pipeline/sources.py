@@ -70,6 +70,14 @@ class DataSource(ABC):
     def load(self, progress: ProgressCallback = _ignore_progress) -> pd.DataFrame:
         """Read the rows, calling ``progress`` as they arrive."""
 
+    @abstractmethod
+    def identity(self) -> dict[str, object]:
+        """What determines the rows :meth:`load` returns (JSON-serialisable).
+
+        Two sources with equal identities load equal frames; a file's identity includes
+        its size and modification time, so an edited file has a new one.
+        """
+
 
 @dataclass(frozen=True)
 class SyntheticSource(DataSource):
@@ -98,6 +106,9 @@ class SyntheticSource(DataSource):
 
     def describe(self) -> str:
         return f"synthetic standard normal points ({self.rows:,} rows, seed {self.seed})"
+
+    def identity(self) -> dict[str, object]:
+        return {"kind": "synthetic", "rows": self.rows, "seed": self.seed, "columns": list(self.columns)}
 
     def load(self, progress: ProgressCallback = _ignore_progress) -> pd.DataFrame:
         a = np.empty(self.rows, dtype=np.float64)
@@ -169,6 +180,16 @@ class FileSource(DataSource):
 
     def describe(self) -> str:
         return f"{self.path} (x={self.x!r}, y={self.y!r})"
+
+    def identity(self) -> dict[str, object]:
+        stat = self.path.stat()
+        return {
+            "kind": type(self).__name__,
+            "path": str(self.path.resolve()),
+            "bytes": stat.st_size,
+            "modified_ns": stat.st_mtime_ns,
+            "columns": list(self.columns),
+        }
 
 
 @dataclass(frozen=True)

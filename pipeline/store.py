@@ -18,11 +18,14 @@ import pandas as pd
 
 from .aggregate import Aggregate, Aggregator, compact_grid
 from .cache import AggregateCache, CacheKey
-from .errors import PipelineError, SourceError
-from .index import SpatialIndex, finite_extent
+from .column_cache import ColumnCache
+from .errors import PipelineError
+from .index import SpatialIndex
 from .memory import rss_bytes
 from .reduction import Reduction, numeric_columns
 from .settings import Settings
+from .sources import DataSource
+from .table import PreparedTable, prepare_table
 from .viewport import Canvas, Viewport
 
 __all__ = ["DataStore", "Dataset", "LoadState", "LoadStatus", "Rendered", "get_store"]
@@ -69,7 +72,7 @@ class Dataset:
     extent: Viewport
     aggregator: Aggregator
     load_seconds: float
-    index_seconds: float
+    from_cache: bool
 
     @property
     def rows(self) -> int:
@@ -149,12 +152,26 @@ class DataStore:
             source = settings.make_source()
             self._set_status(description=source.describe(), phase="Reading")
             logger.info("loading %s", source.describe())
-            frame = source.load(lambda rows, fraction: self._set_status(rows=rows, fraction=fraction))
-            loaded = time.perf_counter()
-            self._set_status(phase="Indexing", rows=len(frame), fraction=1.0)
-            dataset = self._prepare(frame, source.x, source.y, settings, loaded - started)
-            self._set_status(phase="Warming up")
-            self._warm_up(dataset, settings)
+            table, from_cache = self._read(source, settings)
+            dataset = Dataset(
+                table.frame,
+                table.x,
+                table.y,
+                table.index,
+                table.extent,
+                Aggregator(
+                    table.frame,
+                    x=table.x,
+                    y=table.y,
+                    index=table.index,
+                    pool=self._chunk_pool,
+                    threads=settings.threads,
+                ),
+                load_seconds=time.perf_counter() - started,
+                from_cache=from_cache,
+            )
+            self._set_status(phase="Warming up", rows=dataset.rows, fraction=1.0)
+            self._warm_up(dataset, settings, [Reduction()])
         except PipelineError as err:
             self._fail(str(err))
         except Exception as err:
@@ -166,14 +183,38 @@ class DataStore:
                 self._status = replace(self._status, state=LoadState.READY, phase="Ready", fraction=1.0)
             self._ready.set()
             logger.info(
-                "ready: %s rows in %.1f s (load %.1f s, index %.1f s), %.0f MiB data, RSS %.0f MiB",
+                "ready: %s rows in %.1f s (%s in %.1f s), %.0f MiB data, RSS %.0f MiB",
                 f"{dataset.rows:,}",
                 time.perf_counter() - started,
+                "mapped from the cache" if from_cache else "read and indexed",
                 dataset.load_seconds,
-                dataset.index_seconds,
                 dataset.nbytes / 2**20,
                 rss_bytes() / 2**20,
             )
+            # Compiling the other reductions takes seconds: do it after the first image is served.
+            self._warm_up(dataset, settings, self.offered_reductions(dataset)[1:], render_home=False)
+
+    def _read(self, source: DataSource, settings: Settings) -> tuple[PreparedTable, bool]:
+        """The prepared table, mapped from the columnar cache or read, indexed and cached."""
+
+        def read_and_prepare() -> PreparedTable:
+            frame = source.load(lambda rows, fraction: self._set_status(rows=rows, fraction=fraction))
+            self._set_status(phase="Indexing", rows=len(frame), fraction=1.0)
+            started = time.perf_counter()
+            table = prepare_table(
+                frame, source.x, source.y, indexed=settings.index, name=str(settings.source or "the data")
+            )
+            logger.info("indexed %s rows in %.1f s", f"{table.rows:,}", time.perf_counter() - started)
+            return table
+
+        if settings.cache_dir is None:
+            return read_and_prepare(), False
+        return ColumnCache(settings.cache_dir).open(
+            source,
+            indexed=settings.index,
+            build=read_and_prepare,
+            waiting=lambda: self._set_status(phase="Waiting for another process to read"),
+        )
 
     def _fail(self, message: str) -> None:
         logger.error("loading failed: %s", message)
@@ -181,34 +222,26 @@ class DataStore:
             self._status = replace(self._status, state=LoadState.FAILED, phase="Failed", error=message)
         self._ready.set()
 
-    def _prepare(
-        self, frame: pd.DataFrame, x: str, y: str, settings: Settings, load_seconds: float
-    ) -> Dataset:
-        started = time.perf_counter()
-        index: SpatialIndex | None = None
-        if settings.index:
-            frame, index = SpatialIndex.sort_frame(frame, x, y)
-            extent = index.extent
-        else:
-            extent = finite_extent(frame[x].to_numpy(), frame[y].to_numpy())
-        if extent is None:
-            raise SourceError(
-                f"no row of {settings.source or 'the data'} has finite values in both {x!r} and {y!r}"
-            )
-        index_seconds = time.perf_counter() - started
-        aggregator = Aggregator(frame, x=x, y=y, index=index, pool=self._chunk_pool, threads=settings.threads)
-        return Dataset(frame, x, y, index, extent, aggregator, load_seconds, index_seconds)
+    def _warm_up(
+        self, dataset: Dataset, settings: Settings, reductions: list[Reduction], *, render_home: bool = True
+    ) -> None:
+        """Compile Datashader's kernels for ``reductions``, then (optionally) fill the home view.
 
-    def _warm_up(self, dataset: Dataset, settings: Settings) -> None:
-        """Compile Datashader's kernels for every reduction offered, then fill the home view."""
-        sample = Aggregator(
-            dataset.frame.iloc[: min(dataset.rows, 1000)], x=dataset.x, y=dataset.y, index=None, pool=None
-        )
+        Numba compiles once per array type, and read-only (memory-mapped) columns are
+        another type than the writable copies made of small selections: warm up both.
+        """
+        rows = dataset.frame.iloc[: min(dataset.rows, 1000)]
+        samples = [
+            Aggregator(sample, x=dataset.x, y=dataset.y, index=None, pool=None)
+            for sample in (rows, rows.copy())
+        ]
         home = home_viewport(dataset.extent)
         canvas = Canvas(settings.width, settings.height)
-        for reduction in self.offered_reductions(dataset):
-            sample.aggregate(home, canvas, reduction)
-        self._render(dataset, home, canvas, Reduction())
+        for reduction in reductions:
+            for sample in samples:
+                sample.aggregate(home, canvas, reduction)
+        if render_home:
+            self._render(dataset, home, canvas, Reduction())
 
     @staticmethod
     def offered_reductions(dataset: Dataset) -> list[Reduction]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 
 import numpy as np
@@ -9,6 +12,17 @@ import pandas as pd
 import pytest
 
 from pipeline import DataStore, Settings, get_store
+
+_CACHE_HOME = tempfile.mkdtemp(prefix="test-cache-home-")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Columnar caches written by tests (and by servers they start) go to a throwaway folder."""
+    os.environ["XDG_CACHE_HOME"] = _CACHE_HOME
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_CACHE_HOME, ignore_errors=True)
 
 
 @pytest.fixture

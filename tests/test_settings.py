@@ -52,3 +52,10 @@ def test_help_lists_the_options(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for option in ("--source", "--x", "--y", "--rows", "--columns", "--cache-mb"):
         assert option in out
+
+
+def test_cache_folder_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home-cache"))
+    assert parse_settings([]).cache_dir == tmp_path / "home-cache" / "shared-frame-explorer"
+    assert parse_settings(["--cache-dir", str(tmp_path / "c")]).cache_dir == tmp_path / "c"
+    assert parse_settings(["--no-cache"]).cache_dir is None
