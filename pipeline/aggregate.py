@@ -17,7 +17,6 @@ import datashader as ds
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import xarray as xr
 
 from .index import RowRanges, SpatialIndex
 from .reduction import Combine, Reduction
@@ -173,8 +172,8 @@ class Aggregator:
         return Aggregate(grid, viewport, canvas, reduction, rows, time.perf_counter() - started)
 
     def _points(self, cvs: ds.Canvas, frame: pd.DataFrame, reduction: Reduction) -> npt.NDArray[np.generic]:
-        result: xr.DataArray = cvs.points(frame, self.x, self.y, agg=reduction.to_datashader())
-        return result.values
+        # The same Datashader reductions as for many ranges, so each kernel compiles once.
+        return _finish(reduction, self._partials(cvs, frame, np.array([[0, len(frame)]]), reduction))
 
     def _partials(
         self, cvs: ds.Canvas, frame: pd.DataFrame, ranges: RowRanges, reduction: Reduction
@@ -201,8 +200,13 @@ class Aggregator:
         merged = self._partials(cvs, frame, groups[0], reduction)
         for future in futures:
             _merge_partials(reduction.combine, merged, future.result())
-        if reduction.combine is Combine.MEAN:
-            counts = merged["count"].astype(np.float64)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                return np.where(counts > 0, merged["sum"].astype(np.float64) / counts, np.nan)
-        return merged[reduction.name]
+        return _finish(reduction, merged)
+
+
+def _finish(reduction: Reduction, merged: dict[str, npt.NDArray[np.generic]]) -> npt.NDArray[np.generic]:
+    """The reduction's grid from its merged partial grids (a mean divides its sum by its count)."""
+    if reduction.combine is Combine.MEAN:
+        counts = merged["count"].astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(counts > 0, merged["sum"].astype(np.float64) / counts, np.nan)
+    return merged[reduction.name]

@@ -24,7 +24,15 @@ import pandas as pd
 
 from .viewport import Viewport
 
-__all__ = ["GRID_BITS", "GRID_SIDE", "RowRanges", "SpatialIndex", "finite_extent", "hilbert_codes"]
+__all__ = [
+    "GRID_BITS",
+    "GRID_SIDE",
+    "RowRanges",
+    "SpatialIndex",
+    "finite_bounds",
+    "finite_extent",
+    "hilbert_codes",
+]
 
 GRID_BITS = 10
 GRID_SIDE = 1 << GRID_BITS  # cells per axis
@@ -120,6 +128,14 @@ def _finite_bounds(x, y):  # type: ignore[no-untyped-def]
             x0, x1 = min(x0, x[i]), max(x1, x[i])
             y0, y1 = min(y0, y[i]), max(y1, y[i])
     return count, x0, x1, y0, y1
+
+
+def finite_bounds(
+    x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
+) -> tuple[float, float, float, float]:
+    """``(x0, x1, y0, y1)`` of the points with finite x and y; ``(inf, -inf, inf, -inf)`` if none."""
+    _, x0, x1, y0, y1 = _finite_bounds(x, y)
+    return float(x0), float(x1), float(y0), float(y1)
 
 
 def finite_extent(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> Viewport | None:

@@ -225,21 +225,14 @@ class DataStore:
     def _warm_up(
         self, dataset: Dataset, settings: Settings, reductions: list[Reduction], *, render_home: bool = True
     ) -> None:
-        """Compile Datashader's kernels for ``reductions``, then (optionally) fill the home view.
-
-        Numba compiles once per array type, and read-only (memory-mapped) columns are
-        another type than the writable copies made of small selections: warm up both.
-        """
-        rows = dataset.frame.iloc[: min(dataset.rows, 1000)]
-        samples = [
-            Aggregator(sample, x=dataset.x, y=dataset.y, index=None, pool=None)
-            for sample in (rows, rows.copy())
-        ]
+        """Compile Datashader's kernels for ``reductions``, then (optionally) fill the home view."""
+        sample = Aggregator(
+            dataset.frame.iloc[: min(dataset.rows, 1000)], x=dataset.x, y=dataset.y, index=None, pool=None
+        )
         home = home_viewport(dataset.extent)
         canvas = Canvas(settings.width, settings.height)
         for reduction in reductions:
-            for sample in samples:
-                sample.aggregate(home, canvas, reduction)
+            sample.aggregate(home, canvas, reduction)
         if render_home:
             self._render(dataset, home, canvas, Reduction())
 
