@@ -12,6 +12,7 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import datashader as ds
 import numpy as np
@@ -22,7 +23,7 @@ from .index import RowRanges, SpatialIndex
 from .reduction import Combine, Reduction
 from .viewport import Canvas, Viewport
 
-__all__ = ["GATHER_MAX_ROWS", "Aggregate", "Aggregator", "compact_grid", "split_ranges"]
+__all__ = ["GATHER_MAX_ROWS", "Aggregate", "Aggregator", "GridAggregator", "compact_grid", "split_ranges"]
 
 # Below this many candidate rows, copying them into one frame beats one Datashader call
 # per range (each call costs about 2 ms of fixed overhead).
@@ -45,6 +46,15 @@ class Aggregate:
     @property
     def nbytes(self) -> int:
         return int(self.grid.nbytes)
+
+
+class GridAggregator(Protocol):
+    """Anything that turns a viewport, canvas and reduction into the grid Datashader would give."""
+
+    schema: pd.Series
+
+    def aggregate(self, viewport: Viewport, canvas: Canvas, reduction: Reduction) -> Aggregate:
+        """The grid of ``reduction`` over the rows in ``viewport``."""
 
 
 def compact_grid(grid: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .column_cache import default_cache_dir
+from .errors import PipelineError
 from .sources import SOURCE_SUFFIXES, DataSource, SyntheticSource, open_source
 from .viewport import MAX_CANVAS_PIXELS
 
@@ -15,6 +16,7 @@ __all__ = ["DEFAULT_ROWS", "Settings", "parse_settings"]
 
 DEFAULT_ROWS = 70_000_000
 DEFAULT_CACHE_MB = 128
+BACKENDS = ("pandas", "dask")
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,14 @@ class Settings:
     threads: int = 2
     index: bool = True
     cache_dir: Path | None = field(default_factory=default_cache_dir)
+    backend: str = "pandas"
+    scheduler: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise PipelineError(f"unknown backend {self.backend!r}; expected one of {list(BACKENDS)}")
+        if self.scheduler is not None and (self.backend != "dask" or self.cache_dir is None):
+            raise PipelineError("a Dask scheduler needs backend='dask' and a cache folder for the workers")
 
     def make_source(self) -> DataSource:
         """The data source these settings describe (synthetic when no file is given)."""
@@ -135,10 +145,30 @@ def build_parser() -> argparse.ArgumentParser:
         const=None,
         help="read the source every time; write no columnar copy",
     )
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="pandas",
+        help="'pandas': indexed row ranges aggregated by this process's threads (default); "
+        "'dask': Datashader's Dask path over partitions of the same rows",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="address of a Dask scheduler (tcp://HOST:PORT): aggregate on that cluster's workers, "
+        "which map the rows from the cache folder (implies --backend dask)",
+    )
     return parser
 
 
 def parse_settings(argv: Sequence[str]) -> Settings:
     """Parse app arguments; a bad option exits with a message that lists the valid ones."""
-    namespace = build_parser().parse_args(list(argv))
+    parser = build_parser()
+    namespace = parser.parse_args(list(argv))
+    if namespace.scheduler is not None:
+        if namespace.cache_dir is None:
+            parser.error(
+                "--scheduler needs the cache folder: the workers read the rows from it; drop --no-cache"
+            )
+        namespace.backend = "dask"
     return Settings(**vars(namespace))

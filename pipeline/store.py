@@ -10,15 +10,17 @@ import functools
 import logging
 import threading
 import time
+import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from enum import Enum
 
 import pandas as pd
 
-from .aggregate import Aggregate, Aggregator, compact_grid
+from .aggregate import Aggregate, Aggregator, GridAggregator, compact_grid
 from .cache import AggregateCache, CacheKey
-from .column_cache import ColumnCache
+from .column_cache import CacheEntry, ColumnCache
+from .dask_backend import DaskAggregator
 from .errors import PipelineError
 from .index import SpatialIndex
 from .memory import rss_bytes
@@ -70,7 +72,7 @@ class Dataset:
     y: str
     index: SpatialIndex | None
     extent: Viewport
-    aggregator: Aggregator
+    aggregator: GridAggregator
     load_seconds: float
     from_cache: bool
 
@@ -152,21 +154,14 @@ class DataStore:
             source = settings.make_source()
             self._set_status(description=source.describe(), phase="Reading")
             logger.info("loading %s", source.describe())
-            table, from_cache = self._read(source, settings)
+            table, entry, from_cache = self._read(source, settings)
             dataset = Dataset(
                 table.frame,
                 table.x,
                 table.y,
                 table.index,
                 table.extent,
-                Aggregator(
-                    table.frame,
-                    x=table.x,
-                    y=table.y,
-                    index=table.index,
-                    pool=self._chunk_pool,
-                    threads=settings.threads,
-                ),
+                self._aggregator(table, entry, settings),
                 load_seconds=time.perf_counter() - started,
                 from_cache=from_cache,
             )
@@ -194,8 +189,9 @@ class DataStore:
             # Compiling the other reductions takes seconds: do it after the first image is served.
             self._warm_up(dataset, settings, self.offered_reductions(dataset)[1:], render_home=False)
 
-    def _read(self, source: DataSource, settings: Settings) -> tuple[PreparedTable, bool]:
-        """The prepared table, mapped from the columnar cache or read, indexed and cached."""
+    def _read(self, source: DataSource, settings: Settings) -> tuple[PreparedTable, CacheEntry | None, bool]:
+        """The prepared table (mapped from the columnar cache, or read, indexed and cached),
+        its cache entry (None without a cache folder) and whether it came from the cache."""
 
         def read_and_prepare() -> PreparedTable:
             frame = source.load(lambda rows, fraction: self._set_status(rows=rows, fraction=fraction))
@@ -208,12 +204,34 @@ class DataStore:
             return table
 
         if settings.cache_dir is None:
-            return read_and_prepare(), False
-        return ColumnCache(settings.cache_dir).open(
+            return read_and_prepare(), None, False
+        cache = ColumnCache(settings.cache_dir)
+        table, from_cache = cache.open(
             source,
             indexed=settings.index,
             build=read_and_prepare,
             waiting=lambda: self._set_status(phase="Waiting for another process to read"),
+        )
+        return table, cache.entry(source, indexed=settings.index), from_cache
+
+    def _aggregator(
+        self, table: PreparedTable, entry: CacheEntry | None, settings: Settings
+    ) -> GridAggregator:
+        if settings.scheduler is not None:
+            if entry is None:
+                raise PipelineError("a Dask scheduler needs a cache folder for its workers to read")
+            self._set_status(phase=f"Persisting on the Dask cluster at {settings.scheduler}")
+            return DaskAggregator.on_cluster(table, entry, settings.scheduler)
+        if settings.backend == "dask":
+            self._set_status(phase="Partitioning")
+            return DaskAggregator.in_process(table, token=entry.key if entry else uuid.uuid4().hex)
+        return Aggregator(
+            table.frame,
+            x=table.x,
+            y=table.y,
+            index=table.index,
+            pool=self._chunk_pool,
+            threads=settings.threads,
         )
 
     def _fail(self, message: str) -> None:
@@ -294,11 +312,13 @@ class DataStore:
         with self._lock:
             pools = (self._render_pool, self._chunk_pool)
             self._render_pool = self._chunk_pool = None
-            self._dataset = None
+            dataset, self._dataset = self._dataset, None
             self.cache.clear()
         for pool in pools:
             if pool is not None:
                 pool.shutdown(wait=False, cancel_futures=True)
+        if dataset is not None and isinstance(dataset.aggregator, DaskAggregator):
+            dataset.aggregator.close()
 
 
 @functools.lru_cache(maxsize=1)

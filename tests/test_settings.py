@@ -59,3 +59,17 @@ def test_cache_folder_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert parse_settings([]).cache_dir == tmp_path / "home-cache" / "shared-frame-explorer"
     assert parse_settings(["--cache-dir", str(tmp_path / "c")]).cache_dir == tmp_path / "c"
     assert parse_settings(["--no-cache"]).cache_dir is None
+
+
+def test_backend_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert parse_settings([]).backend == "pandas"
+    assert parse_settings(["--backend", "dask"]).backend == "dask"
+    on_cluster = parse_settings(["--scheduler", "tcp://10.0.0.5:8786"])
+    assert (on_cluster.backend, on_cluster.scheduler) == ("dask", "tcp://10.0.0.5:8786")
+    with pytest.raises(SystemExit) as exit_info:
+        parse_settings(["--backend", "spark"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'spark' (choose from 'pandas', 'dask')" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parse_settings(["--scheduler", "tcp://10.0.0.5:8786", "--no-cache"])
+    assert "--scheduler needs the cache folder" in capsys.readouterr().err

@@ -1,0 +1,236 @@
+"""Aggregating with Datashader's Dask path: in this process's threads, or on a Dask cluster's workers.
+
+The frame is cut into partitions of consecutive rows. Rows are sorted along the index's
+Hilbert curve, so each partition covers a compact patch of the plane; the finite bounding
+box of every partition is kept here, and an image reads only the partitions whose box meets
+the view (Datashader does not skip Dask partitions by range on its own). Datashader's Dask
+path then aggregates them and only the grid comes back.
+
+In-process, partitions are zero-copy slices of the process's (memory-mapped) frame. On a
+cluster, each worker maps its partitions from the columnar cache itself, so the rows never
+travel through the scheduler; the persisted frame is published on the cluster under a name
+derived from the cache key, and every server process, on any machine, reuses it.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import dask.dataframe as dd
+import datashader as ds
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import xarray as xr
+from distributed import Client
+from distributed.comm.core import CommClosedError
+from distributed.scheduler import KilledWorker
+
+from .aggregate import Aggregate
+from .column_cache import CacheEntry, ColumnCache
+from .errors import PipelineError
+from .index import finite_bounds
+from .reduction import Reduction
+from .table import PreparedTable
+from .viewport import Canvas, Viewport
+
+__all__ = [
+    "PARTITIONS",
+    "CachedSlices",
+    "ClusterError",
+    "DaskAggregator",
+    "FrameSlices",
+    "PartitionBounds",
+    "partition_rows",
+]
+
+logger = logging.getLogger(__name__)
+
+# Enough partitions that a zoomed view reads few of them; few enough that Dask's overhead
+# per task stays small against the rows each holds.
+PARTITIONS = 64
+MIN_PARTITION_ROWS = 1 << 16
+
+
+def partition_rows(rows: int) -> list[tuple[int, int]]:
+    """``[start, stop)`` row ranges of consecutive partitions covering ``rows`` rows."""
+    per_partition = max(-(-rows // PARTITIONS), MIN_PARTITION_ROWS)
+    return [(start, min(start + per_partition, rows)) for start in range(0, max(rows, 1), per_partition)]
+
+
+@dataclass(frozen=True, eq=False)
+class PartitionBounds:
+    """The closed bounding box of each partition's finite points (``inf`` bounds when it has none)."""
+
+    x0: npt.NDArray[np.float64]
+    x1: npt.NDArray[np.float64]
+    y0: npt.NDArray[np.float64]
+    y1: npt.NDArray[np.float64]
+    rows: npt.NDArray[np.int64]
+
+    @classmethod
+    def of(
+        cls, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], ranges: list[tuple[int, int]]
+    ) -> PartitionBounds:
+        boxes = np.array([finite_bounds(x[start:stop], y[start:stop]) for start, stop in ranges])
+        rows = np.array([stop - start for start, stop in ranges], dtype=np.int64)
+        return cls(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3], rows)
+
+    def overlapping(self, viewport: Viewport) -> list[int]:
+        """Partitions that may hold a point inside ``viewport`` (both closed)."""
+        meets = (
+            (self.x0 <= viewport.x1)
+            & (self.x1 >= viewport.x0)
+            & (self.y0 <= viewport.y1)
+            & (self.y1 >= viewport.y0)
+        )
+        return np.flatnonzero(meets).tolist()
+
+
+CONNECT_TIMEOUT = "10s"
+
+
+def dataset_name(entry: CacheEntry) -> str:
+    """The name a prepared table is published under on a cluster."""
+    return f"shared-frame-explorer-{entry.key}"
+
+
+class ClusterError(PipelineError):
+    """The Dask cluster could not be reached or failed to compute an image."""
+
+
+class FrameSlices:
+    """Partition reader for ``dd.from_map``: zero-copy row slices of a frame in this process."""
+
+    def __init__(self, frame: pd.DataFrame, token: str) -> None:
+        self.frame = frame
+        self.token = token
+
+    def __call__(self, rows: tuple[int, int]) -> pd.DataFrame:
+        return self.frame.iloc[rows[0] : rows[1]]
+
+    def __dask_tokenize__(self) -> str:
+        # Dask would otherwise hash the whole frame to name the tasks.
+        return self.token
+
+
+@functools.lru_cache(maxsize=4)
+def _mapped_frame(entry_path: str, key: str) -> pd.DataFrame:
+    """A worker's read-only mapping of a cache entry, opened once per process."""
+    return ColumnCache(Path(entry_path).parent).read(CacheEntry(key, Path(entry_path))).frame
+
+
+class CachedSlices:
+    """Partition reader for cluster workers: row slices of the columnar cache, mapped on the worker."""
+
+    def __init__(self, entry: CacheEntry) -> None:
+        self.entry_path = str(entry.path)
+        self.key = entry.key
+
+    def __call__(self, rows: tuple[int, int]) -> pd.DataFrame:
+        return _mapped_frame(self.entry_path, self.key).iloc[rows[0] : rows[1]]
+
+    def __dask_tokenize__(self) -> str:
+        return self.key
+
+
+class DaskAggregator:
+    """Aggregates a persisted Dask frame, reading only the partitions that meet the view."""
+
+    def __init__(
+        self, frame: dd.DataFrame, bounds: PartitionBounds, *, x: str, y: str, client: Client | None = None
+    ) -> None:
+        self.frame = frame
+        self.bounds = bounds
+        self.x = x
+        self.y = y
+        self.client = client
+        self.schema = frame.dtypes
+        self._empty = frame._meta
+
+    @classmethod
+    def in_process(cls, table: PreparedTable, token: str) -> DaskAggregator:
+        """Partitions as slices of ``table``'s frame, held by this process."""
+        ranges = partition_rows(table.rows)
+        frame = dd.from_map(  # type: ignore[no-untyped-call]
+            FrameSlices(table.frame, token),
+            ranges,
+            meta=table.frame.iloc[:0],
+            divisions=None,
+            enforce_metadata=False,
+            label="rows",
+        ).persist(scheduler="threads")
+        return cls(frame, cls._bounds(table, ranges), x=table.x, y=table.y)
+
+    @classmethod
+    def on_cluster(cls, table: PreparedTable, entry: CacheEntry, address: str) -> DaskAggregator:
+        """Partitions persisted on the cluster at ``address``, mapped by its workers from ``entry``.
+
+        The persisted frame is published under :func:`dataset_name`; a process that finds it
+        published (another server process, here or on another machine) reuses it.
+        """
+        try:
+            client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)  # type: ignore[no-untyped-call]
+        except (OSError, TimeoutError) as err:
+            raise ClusterError(f"cannot reach the Dask scheduler at {address!r}: {err}") from err
+        name = dataset_name(entry)
+        ranges = partition_rows(table.rows)
+        try:
+            frame = client.get_dataset(name)
+            logger.info("reusing dataset %s published on %s", name, address)
+        except KeyError:
+            frame = client.persist(
+                dd.from_map(  # type: ignore[no-untyped-call]
+                    CachedSlices(entry),
+                    ranges,
+                    meta=table.frame.iloc[:0],
+                    enforce_metadata=False,
+                    label="rows",
+                )
+            )
+            try:
+                client.publish_dataset(frame, name=name)
+                logger.info("persisted and published dataset %s on %s", name, address)
+            except KeyError:  # another process published it first: use theirs
+                frame = client.get_dataset(name)
+        return cls(frame, cls._bounds(table, ranges), x=table.x, y=table.y, client=client)
+
+    def close(self) -> None:
+        """Disconnect from the cluster (the published dataset stays for other processes)."""
+        if self.client is not None:
+            self.client.close()  # type: ignore[no-untyped-call]
+
+    @staticmethod
+    def _bounds(table: PreparedTable, ranges: list[tuple[int, int]]) -> PartitionBounds:
+        return PartitionBounds.of(table.frame[table.x].to_numpy(), table.frame[table.y].to_numpy(), ranges)
+
+    def aggregate(self, viewport: Viewport, canvas: Canvas, reduction: Reduction) -> Aggregate:
+        """The grid Datashader gives for ``viewport`` on the whole frame."""
+        reduction.validate(self.schema)
+        started = time.perf_counter()
+        columns = [self.x, self.y, *(c for c in reduction.columns if c not in (self.x, self.y))]
+        cvs = ds.Canvas(
+            plot_width=canvas.width,
+            plot_height=canvas.height,
+            x_range=(viewport.x0, viewport.x1),
+            y_range=(viewport.y0, viewport.y1),
+        )
+        partitions = self.bounds.overlapping(viewport)
+        rows = int(self.bounds.rows[partitions].sum())
+        if partitions:
+            frame = self.frame.partitions[partitions][columns]
+        else:
+            frame = self._empty[columns]
+        if self.client is None:
+            result: xr.DataArray = cvs.points(frame, self.x, self.y, agg=reduction.to_datashader())
+        else:
+            try:
+                with self.client.as_current():
+                    result = cvs.points(frame, self.x, self.y, agg=reduction.to_datashader())
+            except (OSError, TimeoutError, KilledWorker, CommClosedError) as err:
+                raise ClusterError(f"the Dask cluster failed to compute the image: {err}") from err
+        return Aggregate(result.values, viewport, canvas, reduction, rows, time.perf_counter() - started)
