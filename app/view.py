@@ -1,5 +1,10 @@
 """The per-session view: a loading page, then a plot whose image follows the plot's ranges.
 
+Above the plot, the viewer chooses the reduction (aggregated again on the server) and the
+colour map and normalisation (applied in the browser to the grid it holds, see ``mapper.py``);
+hovering shows a pixel's value and extent, read from the grid in the page
+(``pixel_hover.js``). The page's address carries the view and these choices (``choices.py``).
+
 Renders run on the store's threads; results come back through ``add_next_tick_callback``,
 the one thread-safe way into a Bokeh document. Per session, only the newest requested view
 waits while a render runs.
@@ -10,10 +15,12 @@ from __future__ import annotations
 import html
 import logging
 import time
+from collections.abc import Iterable
 from concurrent.futures import Future
 from functools import partial
+from pathlib import Path
+from typing import Any
 
-import colorcet
 from bokeh.document import Document
 from bokeh.events import Event, MouseWheel, PanEnd, PanStart, RangesUpdate
 from bokeh.layouts import column, row
@@ -22,6 +29,7 @@ from bokeh.models.callbacks import CustomJS
 from bokeh.models.glyphs import Image
 from bokeh.models.ranges import Range1d
 from bokeh.models.sources import ColumnDataSource
+from bokeh.models.tools import CustomJSHover, HoverTool
 from bokeh.models.widgets import Div, Select
 from bokeh.plotting import figure
 from bokeh.server.callbacks import PeriodicCallback, TimeoutCallback
@@ -40,7 +48,8 @@ from pipeline import (
 from pipeline.memory import release_freed_memory
 from pipeline.reduction import COLUMN_REDUCTIONS
 
-from .mapper import count_color_mapper
+from .choices import KEEP_IN_ADDRESS, choices_from_query, reduction_names
+from .mapper import COLORMAPS, NORMALIZATIONS, ImageColours
 
 logger = logging.getLogger(__name__)
 
@@ -48,16 +57,14 @@ LOD_TIMEOUT = 40  # ms after the last wheel tick before BokehJS reports the fina
 RANGE_SETTLE = 8  # ms: range properties that change within this window are one request
 WHEEL_GESTURE = 0.3  # s after a wheel tick during which the gesture's own report is awaited
 LOADING_POLL = 200  # ms between progress updates on the loading page
-TRANSPARENT = (0, 0, 0, 0)
-# After each gesture, the page's address carries the view, so that it can be shared.
-KEEP_VIEW_IN_ADDRESS = """
-const params = new URLSearchParams(window.location.search)
-for (const key of ["x0", "x1", "y0", "y1"])
-    params.set(key, String(cb_obj[key]))
-window.history.replaceState(null, "", "?" + params.toString())
-"""
+PIXEL_HOVER = (Path(__file__).resolve().parent / "pixel_hover.js").read_text()
 
 ViewRequest = tuple[Viewport, Canvas, Reduction]
+
+
+def select_options(values: Iterable[str | tuple[str, str]]) -> list[str | tuple[Any, str]]:
+    """A Select's options: each a value, or a value and its label."""
+    return list(values)
 
 
 class SessionView:
@@ -134,7 +141,12 @@ class SessionView:
         assert settings is not None
         self.canvas = Canvas(settings.width, settings.height)
         home = store.home_viewport()
-        start, address_error = self._viewport_from_address()
+        arguments = self._address_arguments()
+        start, problems = self._viewport_from_address(arguments)
+        numeric = store.dataset.numeric_columns
+        choices, choice_problems = choices_from_query(arguments, numeric)
+        problems += choice_problems
+        self.reduction = choices.reduction
         start = start or home
         # reset always returns to the whole data, even for a view opened from an address
         self.x_range.update(start=start.x0, end=start.x1, reset_start=home.x0, reset_end=home.x1)
@@ -154,11 +166,18 @@ class SessionView:
             x_axis_label=store.dataset.x,
             y_axis_label=store.dataset.y,
         )
-        # Zero-count pixels stay transparent; the histogram equalisation covers counts >= 1.
-        mapper = count_color_mapper(self.doc, self.source, colorcet.fire[32:], TRANSPARENT)
-        self.mapper = mapper
-        plot.add_glyph(self.source, Image(image="image", x="x", y="y", dw="dw", dh="dh", color_mapper=mapper))
-        plot.add_layout(ColorBar(color_mapper=mapper, width=12), "right")
+        self.colours = ImageColours(self.doc, self.source, choices.colormap, choices.normalization)
+        self.glyph = Image(image="image", x="x", y="y", dw="dw", dh="dh", color_mapper=self.colours.mapper)
+        image = plot.add_glyph(self.source, self.glyph)
+        self.color_bar = ColorBar(color_mapper=self.colours.mapper, width=12)
+        plot.add_layout(self.color_bar, "right")
+        pixel = CustomJSHover(args={"source": self.source}, code=PIXEL_HOVER)
+        self.hover = HoverTool(
+            renderers=[image],
+            tooltips=self._tooltips(self.reduction),
+            formatters={"$index": pixel, "$x": pixel, "$y": pixel},
+        )
+        plot.add_tools(self.hover)
         plot.on_event(RangesUpdate, self._on_ranges_update)
         plot.on_event(PanStart, self._on_gesture_start)
         plot.on_event(PanEnd, self._on_gesture_end)
@@ -166,25 +185,52 @@ class SessionView:
         for axis, axis_range in (("x", self.x_range), ("y", self.y_range)):
             for end in ("start", "end"):
                 axis_range.on_change(end, partial(self._on_range_changed, axis))
-        numeric: list[str | None] = list(store.dataset.numeric_columns)
-        reductions: list[str | None] = ["count", *sorted(COLUMN_REDUCTIONS)] if numeric else ["count"]
         self.reduction_select = Select(
             name="reduction",
             title="Each pixel shows",
-            value="count",
-            options=reductions,
+            value=choices.agg,
+            options=select_options(reduction_names(numeric)),
         )
         self.column_select = Select(
-            name="column", title="of column", value=numeric[0] if numeric else None, options=numeric
+            name="column", title="of column", value=choices.column, options=select_options(numeric)
         )
         for select in (self.reduction_select, self.column_select):
             select.on_change("value", self._on_reduction_changed)
-        controls = row(self.reduction_select, self.column_select)
-        self.doc.add_root(column(controls, plot, self.status, self.message, name="layout"))
-        plot.js_on_event(RangesUpdate, CustomJS(code=KEEP_VIEW_IN_ADDRESS))
+        self.colormap_select = Select(
+            name="colormap", title="Colour map", value=choices.colormap, options=select_options(COLORMAPS)
+        )
+        self.normalization_select = Select(
+            name="normalization",
+            title="Colour scale",
+            value=choices.normalization,
+            options=select_options(NORMALIZATIONS.items()),
+        )
+        for select in (self.colormap_select, self.normalization_select):
+            select.on_change("value", self._on_colours_changed)
+        selects = (self.reduction_select, self.column_select, self.colormap_select, self.normalization_select)
+        self.doc.add_root(column(row(*selects), plot, self.status, self.message, name="layout"))
+        keep_in_address = CustomJS(
+            args={
+                "x_range": self.x_range,
+                "y_range": self.y_range,
+                "reduction": self.reduction_select,
+                "column": self.column_select,
+                "colormap": self.colormap_select,
+                "normalization": self.normalization_select,
+            },
+            code=KEEP_IN_ADDRESS,
+        )
+        plot.js_on_event(RangesUpdate, keep_in_address)
+        for select in selects:
+            select.js_on_change("value", keep_in_address)
         self.request(start)
-        if address_error is not None:
-            self._report(f"{address_error}; showing the whole data instead")
+        if problems:
+            self._report(*problems)
+
+    def _tooltips(self, reduction: Reduction) -> list[tuple[str, str]]:
+        """Hover lines: the pixel's value (labelled by ``reduction``) and its x and y extent."""
+        dataset = self.store.dataset
+        return [(str(reduction), "$index{value}"), (dataset.x, "$x{x}"), (dataset.y, "$y{y}")]
 
     def _on_reduction_changed(self, attr: str, old: object, new: object) -> None:
         name = self.reduction_select.value
@@ -196,21 +242,35 @@ class SessionView:
             self._report(str(err))
             return
         self.reduction = reduction
-        # counts start at 1 (zero is transparent); other reductions use their whole range
-        self.mapper.low = 1 if reduction.column is None else None
         self.request_ranges(self.x_range.start, self.x_range.end, self.y_range.start, self.y_range.end)
 
-    def _viewport_from_address(self) -> tuple[Viewport | None, str | None]:
-        """The view named in the page's address (``?x0=&x1=&y0=&y1=``), or why it was ignored."""
+    def _on_colours_changed(self, attr: str, old: object, new: object) -> None:
+        colormap, normalization = self.colormap_select.value, self.normalization_select.value
+        if colormap not in COLORMAPS:
+            self._report(f"unknown colour map {colormap!r}; expected one of {list(COLORMAPS)}")
+            return
+        if normalization not in NORMALIZATIONS:
+            self._report(f"unknown normalisation {normalization!r}; expected one of {list(NORMALIZATIONS)}")
+            return
+        self.colours.choose(colormap, normalization)
+        self.glyph.color_mapper = self.colours.mapper
+        self.color_bar.color_mapper = self.colours.mapper
+
+    def _address_arguments(self) -> dict[str, str]:
+        """The query arguments of the page's address (the last value of each)."""
         context = self.doc.session_context
         request = context.request if isinstance(context, BokehSessionContext) else None
         if request is None:
-            return None, None
-        arguments = {key: values[-1].decode("utf-8", "replace") for key, values in request.arguments.items()}
+            return {}
+        return {key: values[-1].decode("utf-8", "replace") for key, values in request.arguments.items()}
+
+    @staticmethod
+    def _viewport_from_address(arguments: dict[str, str]) -> tuple[Viewport | None, list[str]]:
+        """The view named in the address (``?x0=&x1=&y0=&y1=``), or why it was ignored."""
         try:
-            return Viewport.from_query(arguments), None
+            return Viewport.from_query(arguments), []
         except PipelineError as err:
-            return None, str(err)
+            return None, [f"{err}; showing the whole data instead"]
 
     # -- requests -------------------------------------------------------------------------------
     def request(self, viewport: Viewport) -> None:
@@ -317,6 +377,8 @@ class SessionView:
         self.status.text = " | ".join(parts)
         if not self._error_shown:  # keep an error about a later request visible
             self.message.text = ""
+        self.colours.fit(aggregate.grid, counts=aggregate.reduction.name == "count")
+        self.hover.tooltips = self._tooltips(aggregate.reduction)
         self.source.data = {
             "image": [aggregate.grid],
             "x": [viewport.x0],
@@ -325,11 +387,12 @@ class SessionView:
             "dh": [viewport.height],
         }
 
-    def _report(self, message: str) -> None:
-        logger.warning(
-            "session %s: %s", self.doc.session_context.id if self.doc.session_context else "-", message
-        )
-        self.message.text = html.escape(message)
+    def _report(self, *problems: str) -> None:
+        """Show ``problems`` to this session only, one a line, and log each."""
+        session = self.doc.session_context.id if self.doc.session_context else "-"
+        for problem in problems:
+            logger.warning("session %s: %s", session, problem)
+        self.message.text = "<br>".join(html.escape(problem) for problem in problems)
         self._error_shown = True
 
     # -- teardown -------------------------------------------------------------------------------

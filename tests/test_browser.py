@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,9 @@ from harness.browser import CHROMIUM, launch_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
-SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshot.png"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+SCREENSHOT = DOCS / "screenshot.png"
+HOVER_SCREENSHOT = DOCS / "hover.png"
 
 IMAGE_READY = """() => {
     const doc = window.Bokeh && Bokeh.documents[0];
@@ -31,6 +33,18 @@ RECORD_IMAGES = """() => {
 RANGES = """() => {
     const plot = Bokeh.documents[0].get_model_by_name('main_plot');
     return [plot.x_range.start, plot.x_range.end, plot.y_range.start, plot.y_range.end];
+}"""
+IMAGE_DTYPE = "() => Bokeh.documents[0].get_model_by_name('image_source').data.image[0].dtype"
+IMAGE_GRID = """() => {
+    const data = Bokeh.documents[0].get_model_by_name('image_source').data;
+    const grid = data.image[0];
+    return {values: Array.from(grid, (v) => Number.isNaN(v) ? null : v), shape: grid.shape,
+            x: data.x[0], y: data.y[0], dw: data.dw[0], dh: data.dh[0]};
+}"""
+PAGE_POINT = """([x, y]) => {
+    const view = Bokeh.index.find_one(Bokeh.documents[0].get_model_by_name('main_plot'));
+    const page = view.el.getBoundingClientRect();
+    return [page.left + view.frame.x_scale.compute(x), page.top + view.frame.y_scale.compute(y)];
 }"""
 FRAME_BOX = """() => {
     const view = Bokeh.index.find_one(Bokeh.documents[0].get_model_by_name('main_plot'));
@@ -61,13 +75,17 @@ def server() -> Iterator[ServerProcess]:
 
 
 class Page:
-    """A page of the app, with its JavaScript errors collected."""
+    """A page of the app, with its JavaScript errors and warnings collected."""
 
     def __init__(self, browser: Any, url: str) -> None:
         self.page = browser.new_page(viewport={"width": 1100, "height": 760})
         self.errors: list[str] = []
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
         self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
+        self.warnings: list[str] = []
+        self.page.on(
+            "console", lambda message: message.type == "warning" and self.warnings.append(message.text)
+        )
         self.page.goto(url)
 
     def wait_for_image(self) -> None:
@@ -98,8 +116,92 @@ class Page:
         assert len(images) == before + 1, f"one gesture gave {len(images) - before} images"
         return images[-1]
 
+    def grid(self) -> Grid:
+        return Grid(self.page.evaluate(IMAGE_GRID))
+
+    def model(self, name: str, attribute: str) -> Any:
+        return self.page.evaluate(
+            "([name, attribute]) => Bokeh.documents[0].get_model_by_name(name)[attribute]", [name, attribute]
+        )
+
+    def query(self) -> dict[str, str]:
+        return dict(
+            self.page.evaluate("() => Object.fromEntries(new URLSearchParams(window.location.search))")
+        )
+
+    def hover(self, grid: Grid, i: int, j: int) -> list[tuple[str, str]]:
+        """Move the mouse to the centre of pixel (column i, row j from the bottom); the tooltip's lines."""
+        self.page.mouse.move(0, 0)  # off the plot: the tooltip hides
+        self.wait_for(lambda: self.tooltip() == [], "the tooltip did not hide")
+        x, y = self.page.evaluate(PAGE_POINT, list(grid.centre(i, j)))
+        self.page.mouse.move(x, y)
+        self.wait_for(lambda: len(self.tooltip()) == 3, f"no tooltip for pixel {(i, j)}")
+        return self.tooltip()
+
+    def tooltip(self) -> list[tuple[str, str]]:
+        """The (label, value) lines of the visible tooltip."""
+        labels = self.page.locator(".bk-tooltip-row-label").filter(visible=True).all_inner_texts()
+        values = self.page.locator(".bk-tooltip-row-value").filter(visible=True).all_inner_texts()
+        return list(zip(labels, values, strict=True))
+
+    @staticmethod
+    def wait_for(condition: Callable[[], bool], failure: str, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert time.monotonic() < deadline, failure
+            time.sleep(0.05)
+
     def close(self) -> None:
         self.page.close()
+
+
+class Grid:
+    """The image's grid as the page holds it, with its place in data space."""
+
+    def __init__(self, found: dict[str, Any]) -> None:
+        import numpy as np
+
+        rows, columns = found["shape"]
+        values = [np.nan if value is None else value for value in found["values"]]
+        self.values = np.asarray(values, dtype=float).reshape(rows, columns)
+        self.x, self.y, self.dw, self.dh = found["x"], found["y"], found["dw"], found["dh"]
+
+    def pixel_bounds(self, i: int, j: int) -> tuple[float, float, float, float]:
+        """x from, x to, y from, y to of pixel (column i, row j)."""
+        rows, columns = self.values.shape
+        step_x, step_y = self.dw / columns, self.dh / rows
+        return self.x + i * step_x, self.x + (i + 1) * step_x, self.y + j * step_y, self.y + (j + 1) * step_y
+
+    def centre(self, i: int, j: int) -> tuple[float, float]:
+        x0, x1, y0, y1 = self.pixel_bounds(i, j)
+        return (x0 + x1) / 2, (y0 + y1) / 2
+
+    def distinct_pixel(self) -> tuple[int, int]:
+        """The pixel nearest the centre with a positive value unlike all eight neighbours' values."""
+        import numpy as np
+
+        rows, columns = self.values.shape
+        padded = np.pad(self.values, 1, constant_values=-1.0)
+        distinct = self.values > 0
+        for dj in (-1, 0, 1):
+            for di in (-1, 0, 1):
+                if (di, dj) != (0, 0):
+                    distinct &= padded[1 + dj : 1 + dj + rows, 1 + di : 1 + di + columns] != self.values
+        return self._nearest_centre(distinct)
+
+    def empty_pixel(self) -> tuple[int, int]:
+        """The pixel without rows (NaN) nearest the centre."""
+        import numpy as np
+
+        return self._nearest_centre(np.isnan(self.values))
+
+    def _nearest_centre(self, wanted: Any) -> tuple[int, int]:
+        import numpy as np
+
+        rows, columns = self.values.shape
+        js, is_ = np.nonzero(wanted)
+        nearest = np.argmin((js - rows / 2) ** 2 + (is_ - columns / 2) ** 2)
+        return int(is_[nearest]), int(js[nearest])
 
 
 def assert_image_matches_ranges(image: dict[str, float], ranges: list[float]) -> None:
@@ -227,10 +329,7 @@ def test_choosing_mean_recolours_without_errors(browser: Any, server: ServerProc
         page.wait_for_image()
         page.page.evaluate("() => { Bokeh.documents[0].get_model_by_name('reduction').value = 'mean' }")
         page.settle_one_image(0)
-        kind = page.page.evaluate(
-            "() => Bokeh.documents[0].get_model_by_name('image_source').data.image[0].dtype"
-        )
-        assert kind == "float64"
+        assert page.page.evaluate(IMAGE_DTYPE) == "float64"
         time.sleep(0.3)
         box = page.page.evaluate(FRAME_BOX)
         assert painted_fraction(page.page.screenshot(clip=box)) > 0.2
@@ -269,3 +368,210 @@ def test_bad_source_shows_an_error_page(browser: Any, tmp_path: Path) -> None:
             assert page.errors == []
         finally:
             page.close()
+
+
+def assert_shows_bounds(shown: str, start: float, end: float) -> None:
+    """``shown`` is "start to end", rounded to no coarser than a tenth of the pixel."""
+    shown_start, to, shown_end = shown.split(" ")
+    assert to == "to"
+    decimals = len(shown_start.partition(".")[2])
+    assert decimals == len(shown_end.partition(".")[2])
+    half_unit = 0.5 * 10.0**-decimals
+    assert half_unit <= (end - start) / 10
+    assert abs(float(shown_start) - start) <= half_unit and abs(float(shown_end) - end) <= half_unit
+
+
+def test_hover_shows_the_value_and_bounds_of_the_pixel(
+    browser: Any, server: ServerProcess, tmp_path: Path
+) -> None:
+    page = Page(browser, server.url)
+    try:
+        page.wait_for_image()
+        grid = page.grid()
+        i, j = grid.distinct_pixel()
+        (value_label, value), (x_label, x_bounds), (y_label, y_bounds) = page.hover(grid, i, j)
+        assert (value_label, x_label, y_label) == ("count:", "a:", "b:")
+        assert value == str(int(grid.values[j, i]))
+        x0, x1, y0, y1 = grid.pixel_bounds(i, j)
+        assert_shows_bounds(x_bounds, x0, x1)
+        assert_shows_bounds(y_bounds, y0, y1)
+        time.sleep(0.3)  # let the tooltip paint
+        target = HOVER_SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") else tmp_path / "hover.png"
+        page.page.screenshot(path=str(target))
+
+        page.page.get_by_label("Each pixel shows").select_option("mean")
+        page.settle_one_image(0)
+        grid = page.grid()
+        i, j = grid.distinct_pixel()
+        (value_label, value), (_, x_bounds), (_, y_bounds) = page.hover(grid, i, j)
+        assert value_label == "mean(value):"
+        assert float(value) == pytest.approx(grid.values[j, i], rel=5e-6)  # six significant digits
+        x0, x1, y0, y1 = grid.pixel_bounds(i, j)
+        assert_shows_bounds(x_bounds, x0, x1)
+        assert_shows_bounds(y_bounds, y0, y1)
+        i, j = grid.empty_pixel()
+        assert page.hover(grid, i, j)[0] == ("mean(value):", "no rows")
+        assert page.errors == []
+    finally:
+        page.close()
+
+
+IMAGE_COLOURS = """() => {
+    const doc = Bokeh.documents[0];
+    const plot = doc.get_model_by_name('main_plot');
+    const mapper = plot.renderers[0].glyph.color_mapper;
+    const image = doc.get_model_by_name('image_source').data.image[0];
+    return {
+        type: mapper.type,
+        bar_has_it: plot.right[0].color_mapper === mapper,
+        palette: mapper.palette,
+        same_image: image === window.first_image,
+        rgba: Array.from(mapper.rgba_mapper.v_compute(image)),
+    };
+}"""
+
+
+def test_colour_choices_recolour_in_the_browser_without_a_new_image(
+    browser: Any, server: ServerProcess
+) -> None:
+    import colorcet
+    import numpy as np
+
+    page = Page(browser, server.url)
+    try:
+        page.wait_for_image()
+        page.page.evaluate(
+            "() => { window.first_image ="
+            " Bokeh.documents[0].get_model_by_name('image_source').data.image[0] }"
+        )
+        box = page.page.evaluate(FRAME_BOX)
+        time.sleep(0.3)
+        before = page.page.screenshot(clip=box)
+        counts = page.grid().values.ravel()
+
+        page.page.get_by_label("Colour map").select_option("kbc")
+        page.page.wait_for_function(
+            "(first) => Bokeh.documents[0].get_model_by_name('main_plot').renderers[0].glyph"
+            ".color_mapper.palette[0] == first",
+            arg=colorcet.kbc[0],
+            timeout=10_000,
+        )
+        page.page.get_by_label("Colour scale").select_option("log")
+        page.page.wait_for_function(
+            "() => Bokeh.documents[0].get_model_by_name('main_plot').renderers[0].glyph"
+            ".color_mapper.type == 'LogColorMapper'",
+            timeout=10_000,
+        )
+        colours = page.page.evaluate(IMAGE_COLOURS)
+        assert colours["type"] == "LogColorMapper" and colours["bar_has_it"] and colours["same_image"]
+        assert colours["palette"] == list(colorcet.kbc)
+        rgba = np.asarray(colours["rgba"], dtype=np.uint8).reshape(-1, 4)
+        palette = [tuple(int(c[k : k + 2], 16) for k in (1, 3, 5)) for c in colorcet.kbc]
+        assert (rgba[counts == 0, 3] == 0).all()  # no rows: transparent
+        assert {tuple(colour) for colour in rgba[counts == 1, :3]} == {palette[0]}  # the scale starts at 1
+        assert {tuple(colour) for colour in rgba[counts == counts.max(), :3]} == {palette[-1]}
+        time.sleep(0.7)
+        assert page.images() == []  # the page recoloured the grid it had
+        assert page.page.screenshot(clip=box) != before
+        query = page.query()
+        assert (query["cmap"], query["norm"], query["agg"]) == ("kbc", "log", "count")
+
+        page.page.get_by_label("Colour scale").select_option("linear")
+        page.page.wait_for_function(
+            "() => Bokeh.documents[0].get_model_by_name('main_plot').right[0].color_mapper.type"
+            " == 'LinearColorMapper'",
+            timeout=10_000,
+        )
+        assert page.page.evaluate(IMAGE_COLOURS)["type"] == "LinearColorMapper"
+        assert page.images() == []
+        assert page.errors == [] and page.warnings == []
+    finally:
+        page.close()
+
+
+LOG_COLOURS = """(values) => {
+    const mapper = Bokeh.documents[0].get_model_by_name('main_plot').renderers[0].glyph.color_mapper;
+    return {low: mapper.low, high: mapper.high, palette: mapper.palette,
+            rgba: Array.from(mapper.rgba_mapper.v_compute(values))};
+}"""
+
+
+def test_log_scale_of_a_column_starts_at_its_smallest_positive_value(
+    browser: Any, server: ServerProcess
+) -> None:
+    import numpy as np
+
+    page = Page(browser, server.url + "?agg=min&column=value&norm=log")
+    try:
+        page.wait_for_image()
+        assert page.page.evaluate(IMAGE_DTYPE) == "float64"  # the minimum of a column, not counts
+        grid = page.grid().values
+        positive = grid[grid > 0]
+        found = page.page.evaluate(LOG_COLOURS, [-1.0, 0.0, float(positive.min()), float(positive.max())])
+        assert (found["low"], found["high"]) == (float(positive.min()), float(positive.max()))
+        rgba = np.asarray(found["rgba"], dtype=np.uint8).reshape(-1, 4)
+        first, last = (
+            tuple(int(c[k : k + 2], 16) for k in (1, 3, 5))
+            for c in found["palette"][:: len(found["palette"]) - 1]
+        )
+        assert [tuple(colour[:3]) for colour in rgba] == [first, first, first, last]
+        assert (rgba[:, 3] == 255).all()  # values at or below zero stay visible, at the bottom of the scale
+        nan = page.page.evaluate(
+            "() => Array.from(Bokeh.documents[0].get_model_by_name('main_plot').renderers[0].glyph"
+            ".color_mapper.rgba_mapper.v_compute([NaN]))"
+        )
+        assert nan[3] == 0  # no rows: transparent
+        assert page.errors == [] and page.warnings == []  # no logarithm of a value <= 0
+    finally:
+        page.close()
+
+
+def test_the_address_carries_the_choices(browser: Any, server: ServerProcess) -> None:
+    import colorcet
+
+    address = "?x0=-1&x1=1.5&y0=-0.5&y1=2&agg=mean&column=value&cmap=bmy&norm=log"
+    page = Page(browser, server.url + address)
+    try:
+        page.wait_for_image()
+        assert page.ranges() == [-1.0, 1.5, -0.5, 2.0]
+        assert [
+            page.model(name, "value") for name in ("reduction", "column", "colormap", "normalization")
+        ] == [
+            "mean",
+            "value",
+            "bmy",
+            "log",
+        ]
+        colours = page.page.evaluate(IMAGE_COLOURS)
+        assert colours["type"] == "LogColorMapper" and colours["palette"] == list(colorcet.bmy)
+        assert page.page.evaluate(IMAGE_DTYPE) == "float64" and page.model("message", "text") == ""
+
+        page.page.get_by_label("Colour map").select_option("kbc")
+        page.page.wait_for_function("() => window.location.search.includes('cmap=kbc')", timeout=10_000)
+        box = page.page.evaluate(FRAME_BOX)
+        centre_x, centre_y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.page.mouse.move(centre_x, centre_y)
+        page.page.mouse.down()
+        page.page.mouse.move(centre_x + 80, centre_y, steps=5)
+        page.page.mouse.up()
+        page.settle_one_image(0)
+        query = page.query()
+        assert [float(query.pop(key)) for key in ("x0", "x1", "y0", "y1")] == page.ranges()
+        assert query == {"agg": "mean", "column": "value", "cmap": "kbc", "norm": "log"}
+        assert page.errors == [] and page.warnings == []
+    finally:
+        page.close()
+
+    page = Page(browser, server.url + "?agg=median&cmap=nope")
+    try:
+        page.wait_for_image()
+        message = page.model("message", "text")
+        assert "agg=&#x27;median&#x27; in the address is not one of" in message
+        assert (
+            "cmap=&#x27;nope&#x27; in the address is not one of [&#x27;fire&#x27;, &#x27;bmy&#x27;" in message
+        )
+        assert page.model("reduction", "value") == "count" and page.model("colormap", "value") == "fire"
+        assert page.grid().values.sum() == 300_000  # the whole data, counted
+        assert page.errors == []
+    finally:
+        page.close()
