@@ -36,6 +36,7 @@ class Settings:
     index: bool = True
     cache_dir: Path | None = field(default_factory=default_cache_dir)
     backend: str = "pandas"
+    min_count: int = 0
     scheduler: str | None = None
 
     def __post_init__(self) -> None:
@@ -144,6 +145,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_const",
         const=None,
         help="read the source every time; write no columnar copy",
+    )
+    parser.add_argument(
+        "--min-count",
+        type=_bounded_int("min-count", 0, 2**31 - 1),
+        default=0,
+        metavar="K",
+        help="leave empty every pixel made of fewer than K rows, so no image reveals a few "
+        "individual rows (default 0: show all)",
     )
     parser.add_argument(
         "--backend",

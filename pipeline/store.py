@@ -15,6 +15,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from enum import Enum
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from .aggregate import Aggregate, Aggregator, GridAggregator, compact_grid
@@ -30,7 +32,7 @@ from .sources import DataSource
 from .table import PreparedTable, prepare_table
 from .viewport import Canvas, Viewport
 
-__all__ = ["DataStore", "Dataset", "LoadState", "LoadStatus", "Rendered", "get_store"]
+__all__ = ["DataStore", "Dataset", "LoadState", "LoadStatus", "Rendered", "blank_sparse_pixels", "get_store"]
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +98,22 @@ class Rendered:
     aggregate: Aggregate
     from_cache: bool
     seconds: float
+
+
+def blank_sparse_pixels(
+    grid: npt.NDArray[np.generic], counts: npt.NDArray[np.generic], min_count: int
+) -> npt.NDArray[np.generic]:
+    """``grid`` with every pixel of fewer than ``min_count`` rows emptied (0 for counts, else NaN).
+
+    With ``--min-count``, an image never shows a pixel that a few individual rows make up.
+    """
+    blanked = grid.copy()
+    sparse = np.less(counts, min_count)
+    if blanked.dtype.kind in "ui":
+        blanked[sparse] = 0
+    else:
+        blanked[sparse] = np.nan
+    return blanked
 
 
 def home_viewport(extent: Viewport) -> Viewport:
@@ -287,8 +305,17 @@ class DataStore:
     def _render(self, dataset: Dataset, viewport: Viewport, canvas: Canvas, reduction: Reduction) -> Rendered:
         started = time.perf_counter()
 
+        min_count = self._settings.min_count if self._settings else 0
+
         def compute() -> Aggregate:
             aggregate = dataset.aggregator.aggregate(viewport, canvas, reduction)
+            if min_count > 1:
+                counts = (
+                    aggregate.grid
+                    if reduction.name == "count"
+                    else self._render(dataset, viewport, canvas, Reduction()).aggregate.grid
+                )
+                aggregate = replace(aggregate, grid=blank_sparse_pixels(aggregate.grid, counts, min_count))
             grid = compact_grid(aggregate.grid)
             grid.flags.writeable = False  # shared by every viewer of this view
             return replace(aggregate, grid=grid)

@@ -73,3 +73,11 @@ def test_backend_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     with pytest.raises(SystemExit):
         parse_settings(["--scheduler", "tcp://10.0.0.5:8786", "--no-cache"])
     assert "--scheduler needs the cache folder" in capsys.readouterr().err
+
+
+def test_min_count_option(capsys: pytest.CaptureFixture[str]) -> None:
+    assert parse_settings([]).min_count == 0
+    assert parse_settings(["--min-count", "10"]).min_count == 10
+    with pytest.raises(SystemExit):
+        parse_settings(["--min-count", "-1"])
+    assert "min-count must be between 0 and 2,147,483,647, got -1" in capsys.readouterr().err

@@ -71,3 +71,18 @@ def test_single_row_source_gets_a_padded_home_view(fresh_store: DataStore, tmp_p
     assert home == Viewport(2.5, 3.5, 3.5, 4.5)
     grid = fresh_store.render(home, Canvas(16, 16), Reduction()).aggregate.grid
     assert grid.sum() == 1 and grid[8, 8] == 1
+
+
+def test_min_count_empties_pixels_of_few_rows_in_every_reduction(fresh_store: DataStore) -> None:
+    load_store(fresh_store, Settings(rows=20_000, seed=8, width=40, height=30, min_count=3))
+    frame = SyntheticSource(rows=20_000, seed=8).load()
+    viewport = Viewport.from_ranges(-3.0, 3.0, -3.0, 3.0)
+    cvs = ds.Canvas(40, 30, x_range=(-3.0, 3.0), y_range=(-3.0, 3.0))
+    counts = cvs.points(frame, "a", "b", ds.count()).values
+    sparse = counts < 3
+    assert sparse.any() and (counts[sparse] > 0).any() and (~sparse).any()  # the test can tell
+    count_grid = fresh_store.render(viewport, Canvas(40, 30), Reduction()).aggregate.grid
+    np.testing.assert_array_equal(count_grid, np.where(sparse, 0, counts))
+    mean = cvs.points(frame, "a", "b", ds.mean("value")).values
+    mean_grid = fresh_store.render(viewport, Canvas(40, 30), Reduction("mean", "value")).aggregate.grid
+    np.testing.assert_allclose(mean_grid, np.where(sparse, np.nan, mean), rtol=1e-12, equal_nan=True)
