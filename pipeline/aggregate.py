@@ -169,13 +169,7 @@ class Aggregator:
         elif len(ranges) == 1 and rows <= self.gather_max_rows:
             grid = self._points(cvs, frame.iloc[int(ranges[0, 0]) : int(ranges[0, 1])], reduction)
         elif rows <= self.gather_max_rows:
-            gathered = pd.DataFrame(
-                {
-                    name: np.concatenate([column[start:stop] for start, stop in ranges])
-                    for name, column in ((n, frame[n].to_numpy()) for n in frame.columns)
-                },
-                copy=False,
-            )
+            gathered = pd.DataFrame({name: _take(frame[name], ranges) for name in frame.columns}, copy=False)
             grid = self._points(cvs, gathered, reduction)
         else:
             grid = self._points_in_ranges(cvs, frame, ranges, reduction)
@@ -211,6 +205,17 @@ class Aggregator:
         for future in futures:
             _merge_partials(reduction.combine, merged, future.result())
         return _finish(reduction, merged)
+
+
+def _take(column: pd.Series, ranges: RowRanges) -> npt.NDArray[np.generic] | pd.Categorical:
+    """The values of ``column`` in ``ranges``, concatenated (categoricals stay categorical)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.array.codes
+        return pd.Categorical.from_codes(
+            np.concatenate([codes[start:stop] for start, stop in ranges]), dtype=column.dtype, validate=False
+        )
+    values = column.to_numpy()
+    return np.concatenate([values[start:stop] for start, stop in ranges])
 
 
 def _finish(reduction: Reduction, merged: dict[str, npt.NDArray[np.generic]]) -> npt.NDArray[np.generic]:

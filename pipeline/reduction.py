@@ -10,7 +10,15 @@ import pandas as pd
 
 from .errors import ReductionError
 
-__all__ = ["COLUMN_REDUCTIONS", "REDUCTIONS", "Combine", "Reduction", "numeric_columns"]
+__all__ = [
+    "CATEGORY_REDUCTIONS",
+    "COLUMN_REDUCTIONS",
+    "REDUCTIONS",
+    "Combine",
+    "Reduction",
+    "categorical_columns",
+    "numeric_columns",
+]
 
 
 class Combine(Enum):
@@ -34,13 +42,16 @@ REDUCTIONS: dict[str, Combine] = {
     "min": Combine.MIN,
     "max": Combine.MAX,
     "mean": Combine.MEAN,
+    "count_by": Combine.ADD,  # one count per category: a (height, width, categories) grid
 }
 COLUMN_REDUCTIONS = frozenset({"sum", "min", "max", "mean"})
+CATEGORY_REDUCTIONS = frozenset({"count_by"})
 
 
 @dataclass(frozen=True, slots=True)
 class Reduction:
-    """A reduction name plus the numeric column it reads (none for ``count``)."""
+    """A reduction name plus the column it reads: none for ``count``, a numeric one for ``sum``,
+    ``mean``, ``min`` and ``max``, a categorical one for ``count_by``."""
 
     name: str = "count"
     column: str | None = None
@@ -50,7 +61,9 @@ class Reduction:
             raise ReductionError(f"unknown reduction {self.name!r}; expected one of {sorted(REDUCTIONS)}")
         if self.name in COLUMN_REDUCTIONS and self.column is None:
             raise ReductionError(f"reduction {self.name!r} needs a numeric column")
-        if self.name not in COLUMN_REDUCTIONS and self.column is not None:
+        if self.name in CATEGORY_REDUCTIONS and self.column is None:
+            raise ReductionError(f"reduction {self.name!r} needs a categorical column")
+        if self.name == "count" and self.column is not None:
             raise ReductionError(f"reduction {self.name!r} takes no column, got column={self.column!r}")
 
     @property
@@ -64,6 +77,13 @@ class Reduction:
     def validate(self, schema: pd.Series) -> None:
         """Check the column against a frame's ``dtypes`` before any row is touched."""
         if self.column is None:
+            return
+        if self.name in CATEGORY_REDUCTIONS:
+            if self.column not in categorical_columns(schema):
+                raise ReductionError(
+                    f"column {self.column!r} for reduction {self.name!r} is not categorical; "
+                    f"categorical columns are {categorical_columns(schema)}"
+                )
             return
         if self.column not in schema.index:
             raise ReductionError(
@@ -80,6 +100,8 @@ class Reduction:
         """The Datashader reduction that computes this grid on one set of rows."""
         if self.name == "count":
             return ds.count()
+        if self.name == "count_by":
+            return ds.by(self.column, ds.count())
         reduction: ds.reductions.Reduction = getattr(ds, self.name)(self.column)
         return reduction
 
@@ -91,6 +113,11 @@ class Reduction:
 
     def __str__(self) -> str:
         return self.name if self.column is None else f"{self.name}({self.column})"
+
+
+def categorical_columns(schema: pd.Series) -> list[str]:
+    """Names of the categorical columns in a frame's ``dtypes``."""
+    return [str(name) for name, dtype in schema.items() if isinstance(dtype, pd.CategoricalDtype)]
 
 
 def numeric_columns(schema: pd.Series) -> list[str]:

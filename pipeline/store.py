@@ -26,7 +26,7 @@ from .dask_backend import DaskAggregator
 from .errors import PipelineError
 from .index import SpatialIndex
 from .memory import rss_bytes
-from .reduction import Reduction, numeric_columns
+from .reduction import Reduction, categorical_columns, numeric_columns
 from .settings import Settings
 from .sources import DataSource
 from .table import PreparedTable, prepare_table
@@ -85,6 +85,14 @@ class Dataset:
     @property
     def numeric_columns(self) -> list[str]:
         return [c for c in numeric_columns(self.frame.dtypes) if c not in (self.x, self.y)]
+
+    @property
+    def categorical_columns(self) -> list[str]:
+        return categorical_columns(self.frame.dtypes)
+
+    def categories(self, column: str) -> list[str]:
+        """The labels of a categorical column, in the order of a ``count_by`` grid's last axis."""
+        return [str(label) for label in self.frame[column].cat.categories]
 
     @property
     def nbytes(self) -> int:
@@ -274,12 +282,17 @@ class DataStore:
 
     @staticmethod
     def offered_reductions(dataset: Dataset) -> list[Reduction]:
-        """``count`` plus each column reduction of each extra numeric column."""
-        return [Reduction()] + [
-            Reduction(name, column)
-            for column in dataset.numeric_columns
-            for name in ("sum", "mean", "min", "max")
-        ]
+        """``count``, each column reduction of each extra numeric column, and ``count_by``
+        of each categorical column."""
+        return (
+            [Reduction()]
+            + [
+                Reduction(name, column)
+                for column in dataset.numeric_columns
+                for name in ("sum", "mean", "min", "max")
+            ]
+            + [Reduction("count_by", column) for column in dataset.categorical_columns]
+        )
 
     def wait_ready(self, timeout: float | None = None) -> LoadStatus:
         """Block until loading ends (ready or failed), then return the status."""

@@ -19,7 +19,16 @@ REDUCTIONS = [
     Reduction("min", "value"),
     Reduction("max", "value"),
     Reduction("mean", "value"),
+    Reduction("count_by", "kind"),
 ]
+
+
+def with_kind(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` plus a categorical column ``kind`` of three levels."""
+    codes = (np.arange(len(frame)) * 7 // 3) % 3
+    return frame.assign(kind=pd.Categorical.from_codes(codes, categories=["p", "q", "r"]))
+
+
 # gather everything into one frame / split every range across threads
 PATHS = {"gather": 10**9, "threads": 0}
 
@@ -80,6 +89,7 @@ def test_hand_checked_counts_on_a_2x2_canvas(pool: ThreadPoolExecutor) -> None:
 def test_random_viewports_match_datashader(
     points_frame: pd.DataFrame, pool: ThreadPoolExecutor, path: str
 ) -> None:
+    points_frame = with_kind(points_frame)
     aggregator = indexed(points_frame, pool, PATHS[path])
     rng = np.random.default_rng(7)
     for _ in range(40):
@@ -98,7 +108,9 @@ def test_points_on_cell_and_viewport_edges(pool: ThreadPoolExecutor, path: str) 
     # integers: every point lies on a cell boundary, and viewports end exactly on points.
     coords = np.arange(0.0, 1025.0, 8.0)
     xs, ys = np.meshgrid(coords, coords)
-    frame = pd.DataFrame({"x": xs.ravel(), "y": ys.ravel(), "value": np.arange(xs.size, dtype=np.float64)})
+    frame = with_kind(
+        pd.DataFrame({"x": xs.ravel(), "y": ys.ravel(), "value": np.arange(xs.size, dtype=np.float64)})
+    )
     aggregator = indexed(frame, pool, PATHS[path])
     for x0, x1, y0, y1 in [
         (8, 64, 16, 128),

@@ -76,7 +76,7 @@ def test_in_process_dask_images_equal_datashader_on_the_unindexed_frame(unindexe
     first = aggregator.frame.get_partition(0).compute(scheduler="sync")
     assert np.shares_memory(first["a"].to_numpy(), table.frame["a"].to_numpy())
     for viewport in VIEWPORTS:
-        for reduction in REDUCTIONS:
+        for reduction in [*REDUCTIONS, Reduction("count_by", "category")]:
             aggregate = aggregator.aggregate(viewport, CANVAS, reduction)
             assert_grid_equal(aggregate.grid, datashader_grid(unindexed, viewport, reduction))
     deep = aggregator.aggregate(VIEWPORTS[2], CANVAS, Reduction())

@@ -9,7 +9,8 @@ SCHEMA = pd.DataFrame({"x": [1.0], "y": [2.0], "value": [3], "label": ["a"], "fl
 def test_unknown_reduction_lists_the_valid_ones() -> None:
     with pytest.raises(
         ReductionError,
-        match=r"unknown reduction 'median'; expected one of \['count', 'max', 'mean', 'min', 'sum'\]",
+        match=r"unknown reduction 'median'; expected one of "
+        r"\['count', 'count_by', 'max', 'mean', 'min', 'sum'\]",
     ):
         Reduction("median", "value")
 
@@ -40,3 +41,20 @@ def test_non_numeric_column_is_refused(column: str) -> None:
 def test_str() -> None:
     assert str(Reduction()) == "count"
     assert str(Reduction("mean", "value")) == "mean(value)"
+
+
+def test_count_by_needs_a_categorical_column() -> None:
+    schema = pd.DataFrame(
+        {"x": [1.0], "value": [2.0], "kind": pd.Categorical(["p"]), "label": ["text"]}
+    ).dtypes
+    with pytest.raises(ReductionError, match="reduction 'count_by' needs a categorical column"):
+        Reduction("count_by")
+    for column in ("value", "label", "missing"):
+        with pytest.raises(
+            ReductionError,
+            match=f"column '{column}' for reduction 'count_by' is not categorical; "
+            r"categorical columns are \['kind'\]",
+        ):
+            Reduction("count_by", column).validate(schema)
+    Reduction("count_by", "kind").validate(schema)
+    assert str(Reduction("count_by", "kind")) == "count_by(kind)"

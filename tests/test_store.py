@@ -86,3 +86,15 @@ def test_min_count_empties_pixels_of_few_rows_in_every_reduction(fresh_store: Da
     mean = cvs.points(frame, "a", "b", ds.mean("value")).values
     mean_grid = fresh_store.render(viewport, Canvas(40, 30), Reduction("mean", "value")).aggregate.grid
     np.testing.assert_allclose(mean_grid, np.where(sparse, np.nan, mean), rtol=1e-12, equal_nan=True)
+    by_category = cvs.points(frame, "a", "b", ds.by("category", ds.count())).values
+    by_grid = fresh_store.render(viewport, Canvas(40, 30), Reduction("count_by", "category")).aggregate.grid
+    assert by_grid.shape == (30, 40, 5)
+    np.testing.assert_array_equal(by_grid, np.where(sparse[..., None], 0, by_category))
+
+
+def test_count_by_category_is_offered_for_categorical_columns(fresh_store: DataStore) -> None:
+    load_store(fresh_store, Settings(rows=1_000, width=20, height=10))
+    dataset = fresh_store.dataset
+    assert dataset.categorical_columns == ["category"]
+    assert dataset.categories("category") == ["north", "west", "south", "east", "centre"]
+    assert Reduction("count_by", "category") in fresh_store.offered_reductions(dataset)
