@@ -60,7 +60,9 @@ def run(rows: int, repeats: int, cache_dir: Path, workers: int) -> dict[str, obj
                 .aggregate(v, CANVAS, Reduction())
                 .grid
             ),
-            "Dask in-process (threads)": _grid_of(DaskAggregator.in_process(table, token=entry.key)),
+            "Dask in-process (threads)": _grid_of(
+                DaskAggregator.in_process(table, token=entry.key, threads=2)
+            ),
             f"Dask LocalCluster ({workers} workers)": _grid_of(on_cluster),
         }
         reference = {name: backends["indexed pandas, 2 threads"](view) for name, view in VIEWS.items()}

@@ -250,7 +250,9 @@ class DataStore:
             return DaskAggregator.on_cluster(table, entry, settings.scheduler)
         if settings.backend == "dask":
             self._set_status(phase="Partitioning")
-            return DaskAggregator.in_process(table, token=entry.key if entry else uuid.uuid4().hex)
+            return DaskAggregator.in_process(
+                table, token=entry.key if entry else uuid.uuid4().hex, threads=settings.threads
+            )
         return Aggregator(
             table.frame,
             x=table.x,

@@ -15,7 +15,7 @@ import pytest
 from distributed import Client, LocalCluster
 
 from pipeline import Canvas, DataStore, LoadState, Reduction, Settings, SyntheticSource, Viewport, get_store
-from pipeline.dask_backend import DaskAggregator, PartitionBounds, partition_rows
+from pipeline.dask_backend import DaskAggregator, PartitionBounds, partition_rows, partitions_for
 from pipeline.table import prepare_table
 
 from .conftest import load_store
@@ -50,11 +50,12 @@ def assert_grid_equal(grid: np.ndarray, expected: np.ndarray) -> None:
 
 
 def test_partitions_cover_every_row_once() -> None:
-    assert partition_rows(10) == [(0, 10)]
-    ranges = partition_rows(10_000_000)
+    assert (partitions_for(1), partitions_for(2), partitions_for(8)) == (8, 8, 32)
+    assert partition_rows(10, 8) == [(0, 10)]  # never smaller than MIN_PARTITION_ROWS
+    ranges = partition_rows(10_000_000, 8)
     assert ranges[0][0] == 0 and ranges[-1][1] == 10_000_000
     assert all(stop == next_start for (_, stop), (next_start, _) in itertools.pairwise(ranges))
-    assert len(ranges) == 64
+    assert len(ranges) == 8
 
 
 def test_partition_bounds_are_closed_boxes_of_finite_points() -> None:
@@ -71,7 +72,7 @@ def test_partition_bounds_are_closed_boxes_of_finite_points() -> None:
 
 def test_in_process_dask_images_equal_datashader_on_the_unindexed_frame(unindexed: pd.DataFrame) -> None:
     table = prepare_table(unindexed.copy(), "a", "b", indexed=True, name="test")
-    aggregator = DaskAggregator.in_process(table, token="test-in-process")
+    aggregator = DaskAggregator.in_process(table, token="test-in-process", threads=2)
     # Partitions are slices of the table's frame, not copies.
     first = aggregator.frame.get_partition(0).compute(scheduler="sync")
     assert np.shares_memory(first["a"].to_numpy(), table.frame["a"].to_numpy())
