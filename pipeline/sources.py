@@ -6,6 +6,9 @@ Each source reads only the columns it is asked for and reports progress as it go
 
 from __future__ import annotations
 
+import contextlib
+import csv
+import gzip
 import logging
 import math
 import os
@@ -14,7 +17,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import BinaryIO, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -41,6 +44,7 @@ ProgressCallback = Callable[[int, float], None]
 
 SYNTHETIC_CATEGORIES = ("north", "west", "south", "east", "centre")
 SYNTHETIC_CHUNK_ROWS = 1 << 20
+CSV_BLOCK_BYTES = 16 << 20  # bytes Arrow parses per block (and per thread)
 
 
 def _ignore_progress(rows: int, fraction: float) -> None:
@@ -200,30 +204,43 @@ class CsvSource(FileSource):
 
     def load(self, progress: ProgressCallback = _ignore_progress) -> pd.DataFrame:
         total_bytes = max(self.path.stat().st_size, 1)
-        with open(self.path, "rb") as raw:
-            try:
-                header = pacsv.open_csv(raw)
-                available = header.schema.names
-            except (pa.ArrowInvalid, StopIteration) as err:
-                raise SourceError(f"{self.path} is not a readable CSV file: {err}") from err
-            _check_columns(self, available)
-            raw.seek(0)
-            reader = pacsv.open_csv(
-                raw,
-                read_options=pacsv.ReadOptions(block_size=16 << 20),
-                convert_options=pacsv.ConvertOptions(include_columns=list(self.columns)),
-            )
+        _check_columns(self, self._header())
+        # One reader per open file: Arrow reads ahead on its own threads, so a second reader
+        # (or a seek) on the same file object would race with it.
+        with open(self.path, "rb") as raw, self._decompressed(raw) as stream:
             batches = []
             rows = 0
             try:
+                reader = pacsv.open_csv(
+                    stream,
+                    read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+                    convert_options=pacsv.ConvertOptions(include_columns=list(self.columns)),
+                )
                 for batch in reader:
                     batches.append(batch)
                     rows += batch.num_rows
                     progress(rows, min(raw.tell() / total_bytes, 1.0))
             except pa.ArrowInvalid as err:
                 raise SourceError(f"{self.path} could not be parsed: {err}") from err
+            progress(rows, 1.0)  # a compressed file's trailer may still be unread
             table = pa.Table.from_batches(batches, schema=reader.schema)
         return _to_frame(self, table)
+
+    def _header(self) -> list[str]:
+        """The column names in the file's first line."""
+        with open(self.path, "rb") as raw, self._decompressed(raw) as stream:
+            try:
+                first_line = stream.readline().decode("utf-8-sig")
+            except (OSError, EOFError, UnicodeDecodeError) as err:
+                raise SourceError(f"{self.path} is not a readable CSV file: {err}") from err
+        if not first_line.strip():
+            raise SourceError(f"{self.path} is not a readable CSV file: its first line (the header) is empty")
+        return next(csv.reader([first_line]))
+
+    def _decompressed(self, raw: BinaryIO) -> contextlib.AbstractContextManager[BinaryIO]:
+        if self.path.name.lower().endswith(".gz"):
+            return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+        return contextlib.nullcontext(raw)
 
 
 @dataclass(frozen=True)

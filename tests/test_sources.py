@@ -93,3 +93,19 @@ def test_corrupt_parquet(tmp_path: Path) -> None:
     path.write_bytes(b"PAR1 not really")
     with pytest.raises(SourceError, match="is not a readable Parquet file"):
         open_source(path, x="x", y="y").load()
+
+
+@pytest.mark.parametrize("name", ["points.csv", "points.csv.gz"])
+def test_csv_of_many_blocks_reads_every_row_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setattr("pipeline.sources.CSV_BLOCK_BYTES", 1 << 14)  # hundreds of blocks
+    rng = np.random.default_rng(3)
+    written = pd.DataFrame({"x": rng.standard_normal(50_000), "y": rng.standard_normal(50_000)})
+    written["w"] = np.arange(50_000, dtype=np.int64)
+    path = tmp_path / name
+    written.to_csv(path, index=False, float_format="%.17g")
+    seen: list[float] = []
+    frame = open_source(path, x="x", y="y", extra_columns=["w"]).load(lambda rows, part: seen.append(part))
+    pd.testing.assert_frame_equal(frame, written)
+    assert len(seen) > 10 and seen == sorted(seen) and seen[-1] == 1.0
