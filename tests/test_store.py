@@ -13,6 +13,7 @@ from pipeline import (
     Settings,
     SyntheticSource,
     Viewport,
+    get_store,
 )
 
 from .conftest import load_store
@@ -98,3 +99,30 @@ def test_count_by_category_is_offered_for_categorical_columns(fresh_store: DataS
     assert dataset.categorical_columns == ["category"]
     assert dataset.categories("category") == ["north", "west", "south", "east", "centre"]
     assert Reduction("count_by", "category") in fresh_store.offered_reductions(dataset)
+
+
+def test_a_source_replaced_while_served_keeps_serving_its_rows_until_restart(tmp_path: Path) -> None:
+    path = tmp_path / "points.csv"
+    path.write_text("x,y\n0.25,0.25\n0.75,0.75\n")
+    settings = Settings(source=path, width=2, height=2, cache_dir=tmp_path / "cache")
+    viewport = Viewport.from_ranges(0.0, 1.0, 0.0, 1.0)
+    get_store.cache_clear()
+    store = load_store(get_store(), settings)
+    try:
+        assert store.render(viewport, Canvas(2, 2), Reduction()).aggregate.grid.tolist() == [[1, 0], [0, 1]]
+        path.write_text("x,y\n0.1,0.1\n0.2,0.2\n0.3,0.3\n")
+        # The running server keeps serving the rows it loaded, consistently.
+        assert store.render(viewport, Canvas(1, 1), Reduction()).aggregate.grid.tolist() == [[2]]
+    finally:
+        store.close()
+    get_store.cache_clear()
+    restarted = load_store(get_store(), settings)
+    try:
+        assert not restarted.dataset.from_cache  # the file changed: read again
+        assert restarted.render(viewport, Canvas(2, 2), Reduction()).aggregate.grid.tolist() == [
+            [3, 0],
+            [0, 0],
+        ]
+    finally:
+        restarted.close()
+        get_store.cache_clear()
