@@ -51,9 +51,14 @@ def on_server_loaded(server_context: BokehServerContext) -> None:
 
 
 def on_server_unloaded(server_context: BokehServerContext) -> None:
-    """Release the data and the render threads."""
+    """Release the data and the render threads.
+
+    ``bokeh serve`` calls this as it stops, after Ctrl-C and after SIGTERM alike (its
+    SIGTERM handler stops the event loop, then the server runs every unload hook).
+    """
     get_store().close()
     release_freed_memory()
+    logger.info("released the data and render threads")
 
 
 def on_session_destroyed(session_context: BokehSessionContext) -> None:

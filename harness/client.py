@@ -187,6 +187,8 @@ class AppClient:
         if self._thread.is_alive():
             self.session._connection.io_loop.add_callback(self.session.close)
             self._thread.join(10)
+        else:  # the server went away first: the loop has ended, but the socket is still open
+            self.session.close()
 
     def __enter__(self) -> AppClient:
         return self

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -26,7 +26,11 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """``python -m bokeh serve app`` with the given server options and app arguments."""
+    """``python -m bokeh serve app`` with the given server options and app arguments.
+
+    ``environment`` adds variables to this process's environment for the server
+    (``BOKEH_SECRET_KEY`` for signed session ids, for example).
+    """
 
     def __init__(
         self,
@@ -34,6 +38,7 @@ class ServerProcess:
         server_args: Sequence[str] = (),
         *,
         app_dir: Path = APP_DIR,
+        environment: Mapping[str, str] | None = None,
     ) -> None:
         self.port = free_port()
         self.url = f"http://{LOOPBACK}:{self.port}/{app_dir.name}"
@@ -53,11 +58,14 @@ class ServerProcess:
         ]
         if app_args:
             self.command += ["--args", *app_args]
+        self.environment = dict(environment or {})
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> ServerProcess:
         with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                self.command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.environment}
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
