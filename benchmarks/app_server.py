@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from harness import AppClient, ServerProcess
-from pipeline.memory import rss_bytes
+from pipeline.memory import anonymous_bytes, rss_bytes
 
 MiB = 1 << 20
 VIEWS = {"full": (-5.0, 5.0), "mid": (-0.5, 0.5), "deep": (0.0, 0.05)}
@@ -34,27 +34,33 @@ def wait_for_log(server: ServerProcess, text: str, timeout: float) -> None:
         time.sleep(0.2)
 
 
-def measure_memory(server: ServerProcess, sessions: int) -> dict[str, float]:
-    figures = {"after_load_mib": rss_bytes(server.pid) / MiB}
+def memory_of(pid: int) -> dict[str, float]:
+    """Resident set size, and the part of it that is the process's own (not mapped files)."""
+    return {"rss_mib": rss_bytes(pid) / MiB, "own_mib": anonymous_bytes(pid) / MiB}
+
+
+def measure_memory(server: ServerProcess, sessions: int) -> dict[str, dict[str, float]]:
+    figures = {"after load": memory_of(server.pid)}
     clients = [AppClient(server.url)]
     clients[0].wait_for_plot()
     clients[0].request_view(-2.0, 2.0, -2.0, 2.0)
     time.sleep(1)
-    figures["one_session_mib"] = rss_bytes(server.pid) / MiB
+    figures["one session"] = memory_of(server.pid)
     for number in range(1, sessions):
         client = AppClient(server.url)
         client.wait_for_plot()
         client.request_view(-2.0 - number / 50, 2.0, -2.0, 2.0 + number / 50)
         clients.append(client)
     time.sleep(1)
-    figures[f"{sessions}_sessions_mib"] = rss_bytes(server.pid) / MiB
-    figures["per_extra_session_mib"] = (figures[f"{sessions}_sessions_mib"] - figures["one_session_mib"]) / (
-        sessions - 1
-    )
+    figures[f"{sessions} sessions"] = memory_of(server.pid)
+    figures["per extra session"] = {
+        kind: (figures[f"{sessions} sessions"][kind] - figures["one session"][kind]) / (sessions - 1)
+        for kind in ("rss_mib", "own_mib")
+    }
     for client in clients:
         client.close()
     time.sleep(REAP_WAIT)
-    figures["after_close_mib"] = rss_bytes(server.pid) / MiB
+    figures["after close"] = memory_of(server.pid)
     return figures
 
 
@@ -86,6 +92,7 @@ def main() -> None:
         started = time.perf_counter()
         wait_for_log(server, "ready:", timeout=900)
         ready_seconds = time.perf_counter() - started
+        wait_for_log(server, "more reductions in", timeout=300)  # memory settles once all are compiled
         memory = measure_memory(server, options.sessions)
         latency = measure_latency(server, options.repeats)
         ready_line = next(line for line in server.log().splitlines() if "ready:" in line)
@@ -100,9 +107,9 @@ def main() -> None:
     options.out.write_text(json.dumps(report, indent=2))
     print(f"rows: {options.rows:,}; ready after {ready_seconds:.1f} s")
     print(ready_line)
-    print("| memory | RSS MiB |\n|---|---|")
-    for name, value in memory.items():
-        print(f"| {name} | {value:.1f} |")
+    print("| memory | RSS MiB | own (not file-mapped) MiB |\n|---|---|---|")
+    for name, values in memory.items():
+        print(f"| {name} | {values['rss_mib']:.1f} | {values['own_mib']:.1f} |")
     print("| view | range change -> image at client, median ms | min ms |\n|---|---|---|")
     for name, figures in latency.items():
         print(f"| {name} | {figures['median_ms']:.1f} | {figures['min_ms']:.1f} |")

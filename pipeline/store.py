@@ -213,7 +213,15 @@ class DataStore:
                 rss_bytes() / 2**20,
             )
             # Compiling the other reductions takes seconds: do it after the first image is served.
-            self._warm_up(dataset, settings, self.offered_reductions(dataset)[1:], render_home=False)
+            started = time.perf_counter()
+            others = self.offered_reductions(dataset)[1:]
+            self._warm_up(dataset, settings, others, render_home=False)
+            logger.info(
+                "compiled %d more reductions in %.1f s, RSS %.0f MiB",
+                len(others),
+                time.perf_counter() - started,
+                rss_bytes() / 2**20,
+            )
 
     def _read(self, source: DataSource, settings: Settings) -> tuple[PreparedTable, CacheEntry | None, bool]:
         """The prepared table (mapped from the columnar cache, or read, indexed and cached),
