@@ -61,7 +61,7 @@ class LoadStatus:
         if self.state is LoadState.FAILED:
             return f"Loading {self.description} failed: {self.error}"
         if self.state is LoadState.READY:
-            return f"{self.description}: {self.rows:,} rows ready"
+            return f"{self.description}: {self.rows:,} {'row' if self.rows == 1 else 'rows'} ready"
         return f"{self.phase} {self.description}: {self.rows:,} rows ({self.fraction:.0%})"
 
 
