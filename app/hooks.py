@@ -8,13 +8,14 @@ the server accepts viewers at once (they see the loading progress).
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 from bokeh.server.contexts import BokehServerContext, BokehSessionContext
 from bokeh.server.views.ws import WSHandler
 
 from pipeline import get_store, parse_settings
-from pipeline.memory import release_freed_memory
+from pipeline.memory import release_freed_memory, stop_with_parent_process
 
 logger = logging.getLogger(__name__)
 # Bokeh's log configuration shows its own INFO lines only; show the data loading ones too.
@@ -47,6 +48,8 @@ def on_server_loaded(server_context: BokehServerContext) -> None:
     """Start loading the data into this process's store (runs in each process)."""
     logger.info("starting with %s", SETTINGS)
     _send_websocket_frames_without_delay()
+    if stop_with_parent_process():
+        logger.info("process %d of a --num-procs server: stops when the parent process does", os.getpid())
     get_store().start(SETTINGS)
 
 

@@ -1,4 +1,4 @@
-"""Process memory figures (resident and proportional set size) and handing freed memory back."""
+"""Process facts from the OS: memory figures, handing freed memory back, following a parent's exit."""
 
 from __future__ import annotations
 
@@ -6,10 +6,13 @@ import ctypes
 import ctypes.util
 import functools
 import os
+import signal
 
 import psutil
 
-__all__ = ["anonymous_bytes", "pss_bytes", "release_freed_memory", "rss_bytes"]
+__all__ = ["anonymous_bytes", "pss_bytes", "release_freed_memory", "rss_bytes", "stop_with_parent_process"]
+
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def rss_bytes(pid: int | None = None) -> int:
@@ -60,3 +63,29 @@ def release_freed_memory() -> None:
     libc = _libc()
     if libc is not None and hasattr(libc, "malloc_trim"):
         libc.malloc_trim(0)
+
+
+def stop_with_parent_process() -> bool:
+    """In a process forked by ``bokeh serve --num-procs``, ask for SIGTERM when the parent exits.
+
+    Bokeh's parent process does not pass SIGTERM on to the processes it forked, so stopping
+    the parent would leave them serving (and holding their memory) with no parent. A forked
+    process runs the same command line as its parent; only then is the request made. Returns
+    whether it was (always False outside Linux).
+    """
+    libc = _libc()
+    if libc is None or not hasattr(libc, "prctl"):
+        return False
+    me = psutil.Process()
+    parent = me.parent()
+    try:
+        if parent is None or parent.cmdline() != me.cmdline():
+            return False
+    except psutil.Error:
+        return False
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
+        return False
+    # The parent may have exited between the check and the request.
+    if os.getppid() != parent.pid:
+        os.kill(os.getpid(), signal.SIGTERM)
+    return True

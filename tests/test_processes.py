@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import signal
 import time
 from pathlib import Path
 
@@ -75,3 +76,9 @@ def test_two_processes_map_the_same_files_and_serve_exact_images(tmp_path: Path)
         finally:
             for client in clients:
                 client.close()
+        # The parent only waits for its children: it has no handler, and SIGTERM ends it.
+        assert server.stop() == -signal.SIGTERM
+        # Stopping the parent stops the processes it forked (Bokeh does not pass the signal on).
+        _, alive = psutil.wait_procs(children, timeout=30)
+        assert alive == [], f"still running after the parent stopped: {alive}"
+        assert server.log().count("released the data and render threads") == 2
