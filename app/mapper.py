@@ -13,14 +13,18 @@ Ranges, set for each grid as it arrives (:meth:`ImageColours.fit`):
   own range; log spans the smallest positive value to the largest, and values at or below
   zero, which have no logarithm, take the lowest colour of the palette (as the smallest
   positive value does; the hover shows the value itself).
+
+:func:`shading_span` gives Datashader's ``shade`` the same ranges, for the PNG download.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import colorcet
 import numpy as np
+import numpy.typing as npt
 from bokeh.document import Document
 from bokeh.models.callbacks import CustomJS
 from bokeh.models.mappers import (
@@ -61,6 +65,28 @@ def count_color_mapper(doc: Document, source: ColumnDataSource, palette: list[st
     return mapper
 
 
+def positive_values(grid: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """The grid's finite values above zero (NaN, no rows, is neither)."""
+    positive: npt.NDArray[Any] = grid[(grid > 0) & np.isfinite(grid)]
+    return positive
+
+
+def shading_span(grid: npt.NDArray[Any], counts: bool, normalization: str) -> tuple[float, float] | None:
+    """The data range over which Datashader's ``shade`` must spread the palette to colour
+    ``grid`` as :meth:`ImageColours.fit` has the page colour it; None for the grid's own range.
+
+    Counts start at 1 on every scale and log starts at the smallest positive value; ``shade``
+    clips values to the span, so values at or below its start take the lowest colour. Equal
+    histogram takes no span: it equalises the non-empty pixels alone, as the page does.
+    """
+    positive = positive_values(grid)
+    if normalization == "eq_hist" or not positive.size:
+        return None
+    if normalization == "log":
+        return (1.0 if counts else float(positive.min())), float(positive.max())
+    return (1.0, float(positive.max())) if counts else None
+
+
 class ImageColours:
     """One session's colour mappers, one per normalisation, all with the chosen palette."""
 
@@ -74,6 +100,7 @@ class ImageColours:
             ),
             "linear": LinearColorMapper(palette=palette, low=1, low_color=TRANSPARENT, nan_color=TRANSPARENT),
         }
+        self.colormap = colormap
         self.normalization = normalization
 
     @property
@@ -86,11 +113,12 @@ class ImageColours:
         palette = COLORMAPS[colormap]
         for mapper in self.mappers.values():
             mapper.palette = palette
+        self.colormap = colormap
         self.normalization = normalization
 
     def fit(self, grid: np.ndarray, counts: bool) -> None:
         """Set every mapper's range for ``grid``, a count grid (``counts``) or another reduction's."""
-        positive = grid[(grid > 0) & np.isfinite(grid)]  # NaN (no rows) is neither
+        positive = positive_values(grid)
         # Log has no place for values <= 0: its scale runs from the smallest positive value
         # (1 for counts) to the largest, and values below it take low_color: transparent for
         # counts (zero is no rows), the palette's lowest colour (None) otherwise. Without a

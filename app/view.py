@@ -4,10 +4,13 @@ Above the plot, the viewer chooses the reduction (aggregated again on the server
 colour map and normalisation (applied in the browser to the grid it holds, see ``mapper.py``);
 hovering shows a pixel's value and extent, read from the grid in the page
 (``pixel_hover.js``). The page's address carries the view and these choices (``choices.py``).
+Beside the image, histograms show the rows in view per pixel column and row
+(``histograms.py``); the box-select tool counts the rows in a box (``selection.py``); two
+buttons download the image as a PNG and its grid as a ``.npy`` file (``export.py``).
 
-Renders run on the store's threads; results come back through ``add_next_tick_callback``,
-the one thread-safe way into a Bokeh document. Per session, only the newest requested view
-waits while a render runs.
+Renders, counts and downloads run on worker threads; results come back through
+``add_next_tick_callback``, the one thread-safe way into a Bokeh document. Per session, only
+the newest requested view waits while a render runs.
 """
 
 from __future__ import annotations
@@ -15,27 +18,29 @@ from __future__ import annotations
 import html
 import logging
 import time
-from collections.abc import Iterable
-from concurrent.futures import Future
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bokeh.document import Document
-from bokeh.events import Event, MouseWheel, PanEnd, PanStart, RangesUpdate
-from bokeh.layouts import column, row
+from bokeh.events import Event, MouseWheel, PanEnd, PanStart, RangesUpdate, SelectionGeometry
+from bokeh.layouts import column, gridplot, row
 from bokeh.models.annotations import ColorBar
 from bokeh.models.callbacks import CustomJS
 from bokeh.models.glyphs import Image
+from bokeh.models.plots import GridPlot, Plot
 from bokeh.models.ranges import Range1d
 from bokeh.models.sources import ColumnDataSource
-from bokeh.models.tools import CustomJSHover, HoverTool
-from bokeh.models.widgets import Div, Select
+from bokeh.models.tools import BoxSelectTool, CustomJSHover, HoverTool
+from bokeh.models.widgets import Button, Div, Select
 from bokeh.plotting import figure
-from bokeh.server.callbacks import PeriodicCallback, TimeoutCallback
+from bokeh.server.callbacks import PeriodicCallback, SessionCallback
 from bokeh.server.contexts import BokehSessionContext
 
 from pipeline import (
+    Aggregate,
     Canvas,
     LatestOnly,
     LoadState,
@@ -49,7 +54,10 @@ from pipeline.memory import release_freed_memory
 from pipeline.reduction import COLUMN_REDUCTIONS
 
 from .choices import KEEP_IN_ADDRESS, choices_from_query, reduction_names
+from .export import Download, download_source, grid_download, no_download, png_download, send
+from .histograms import Histograms
 from .mapper import COLORMAPS, NORMALIZATIONS, ImageColours
+from .selection import ONE_PIXEL, box_viewport, selection_text
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +67,10 @@ WHEEL_GESTURE = 0.3  # s after a wheel tick during which the gesture's own repor
 LOADING_POLL = 200  # ms between progress updates on the loading page
 PIXEL_HOVER = (Path(__file__).resolve().parent / "pixel_hover.js").read_text()
 
+COUNT = Reduction()
+
 ViewRequest = tuple[Viewport, Canvas, Reduction]
+T = TypeVar("T")
 
 
 def select_options(values: Iterable[str | tuple[str, str]]) -> list[str | tuple[Any, str]]:
@@ -77,16 +88,22 @@ class SessionView:
         self.loading = Div(name="loading", text="Starting...")
         self.message = Div(name="message", text="", styles={"color": "#b00020"})
         self.status = Div(name="status", text="")
+        self.selection = Div(name="selection", text="")
         self.source = ColumnDataSource(
             name="image_source", data={"image": [], "x": [], "y": [], "dw": [], "dh": []}
         )
         self.reduction = Reduction()
         self.canvas: Canvas | None = None
+        self.shown: Aggregate | None = None  # the aggregate of the image on screen
+        self.box: Viewport | None = None  # the box whose count is awaited or shown
+        self.downloads = download_source()
+        # makes this session's downloads, one at a time; its thread starts at the first one
+        self.exporter = ThreadPoolExecutor(1, thread_name_prefix="export")
         self.runner: LatestOnly[ViewRequest, Rendered] = LatestOnly(
             lambda request: self.store.submit(*request), self._render_done
         )
         self._poll: PeriodicCallback | None = None
-        self._settle: TimeoutCallback | None = None
+        self._settle: SessionCallback | None = None
         self.x_range = Range1d()
         self.y_range = Range1d()
         self._gesture_until = 0.0
@@ -160,7 +177,6 @@ class SessionView:
             tools="pan,wheel_zoom,box_zoom,reset",
             active_scroll="wheel_zoom",
             active_drag="pan",
-            toolbar_location="above",
             min_border_right=70,  # room for the colour bar's labels
             lod_timeout=LOD_TIMEOUT,
             x_axis_label=store.dataset.x,
@@ -177,7 +193,9 @@ class SessionView:
             tooltips=self._tooltips(self.reduction),
             formatters={"$index": pixel, "$x": pixel, "$y": pixel},
         )
-        plot.add_tools(self.hover)
+        plot.add_tools(self.hover, BoxSelectTool(persistent=True))
+        plot.on_event(SelectionGeometry, self._on_box_selected)
+        self.histograms = Histograms(self.source, self.x_range, self.y_range, self.canvas)
         plot.on_event(RangesUpdate, self._on_ranges_update)
         plot.on_event(PanStart, self._on_gesture_start)
         plot.on_event(PanEnd, self._on_gesture_end)
@@ -208,7 +226,21 @@ class SessionView:
         for select in (self.colormap_select, self.normalization_select):
             select.on_change("value", self._on_colours_changed)
         selects = (self.reduction_select, self.column_select, self.colormap_select, self.normalization_select)
-        self.doc.add_root(column(row(*selects), plot, self.status, self.message, name="layout"))
+        png_button = Button(name="download_png", label="Download PNG", align="end")
+        png_button.on_click(self._download_png)
+        grid_button = Button(name="download_grid", label="Download grid (.npy)", align="end")
+        grid_button.on_click(self._download_grid)
+        self.doc.add_root(
+            column(
+                row(*selects, png_button, grid_button),
+                self._plots(plot),
+                self.status,
+                self.selection,
+                self.message,
+                name="layout",
+            )
+        )
+        self.doc.add_root(self.downloads)
         keep_in_address = CustomJS(
             args={
                 "x_range": self.x_range,
@@ -226,6 +258,17 @@ class SessionView:
         self.request(start)
         if problems:
             self._report(*problems)
+
+    def _plots(self, plot: Plot) -> GridPlot:
+        """The image's plot with a histogram above and one to the right, their frames aligned,
+        under one toolbar (the image plot's tools) so that nothing separates them."""
+        toolbar = plot.toolbar
+        return gridplot(
+            [[self.histograms.above, None], [plot, self.histograms.right]],
+            toolbar_location="above",
+            # the histograms have no tools: keep the image plot's active ones
+            toolbar_options={"active_drag": toolbar.active_drag, "active_scroll": toolbar.active_scroll},
+        )
 
     def _tooltips(self, reduction: Reduction) -> list[tuple[str, str]]:
         """Hover lines: the pixel's value (labelled by ``reduction``) and its x and y extent."""
@@ -320,12 +363,17 @@ class SessionView:
         if len(self._changed_ends) == 4 and not self._gestures_seen:
             self._ranges_settled()
         else:
-            self._settle = self.doc.add_timeout_callback(self._ranges_settled, RANGE_SETTLE)
+            # The window opens once this message is applied: applying one takes the server
+            # longer than the window for a large document, and the next change may be waiting.
+            self._settle = self.doc.add_next_tick_callback(self._start_settling)
+
+    def _start_settling(self) -> None:
+        self._settle = self.doc.add_timeout_callback(self._ranges_settled, RANGE_SETTLE)
 
     def _cancel_settle(self) -> None:
         if self._settle is not None:
             try:
-                self.doc.remove_timeout_callback(self._settle)
+                self.doc.callbacks.remove_session_callback(self._settle)
             except ValueError:  # it already ran
                 pass
             self._settle = None
@@ -342,31 +390,47 @@ class SessionView:
         self.request_ranges(self.x_range.start, self.x_range.end, self.y_range.start, self.y_range.end)
 
     # -- results --------------------------------------------------------------------------------
-    def _render_done(self, request: ViewRequest, future: Future[Rendered], superseded: bool) -> None:
-        """Runs on a render thread: hand the result to the document's event loop."""
-        if self.closed or superseded:
+    def _next_tick(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` on the document's event loop; callable from any thread."""
+        if self.closed:
             return
         try:
-            self.doc.add_next_tick_callback(partial(self._apply, request, future))
-        except Exception:  # the session ended while rendering
-            logger.debug("session gone before its image arrived", exc_info=True)
+            self.doc.add_next_tick_callback(callback)
+        except Exception:  # the session ended meanwhile
+            logger.debug("session gone before a result arrived", exc_info=True)
+
+    def _when_done(self, future: Future[T], apply: Callable[[Future[T]], None]) -> None:
+        """Run ``apply(future)`` on the document's event loop once ``future`` is done."""
+        future.add_done_callback(lambda done: self._next_tick(partial(apply, done)))
+
+    def _failed(self, future: Future[Any], what: str, subject: object) -> bool:
+        """Report the error of a done ``future``, if it has one, to this session."""
+        error = future.exception()
+        if error is None:
+            return False
+        if isinstance(error, PipelineError):
+            self._report(str(error))
+        else:
+            logger.error("%s of %s failed", what, subject, exc_info=error)
+            self._report(f"{what} failed: {type(error).__name__}: {error}")
+        return True
+
+    def _render_done(self, request: ViewRequest, future: Future[Rendered], superseded: bool) -> None:
+        """Runs on a render thread: hand the result to the document's event loop."""
+        if not superseded:
+            self._next_tick(partial(self._apply, request, future))
 
     def _apply(self, request: ViewRequest, future: Future[Rendered]) -> None:
         if self.closed:
             return
-        error = future.exception()
-        if error is not None:
+        if self._failed(future, "rendering", request):
             self.runner.forget_last()
-            if isinstance(error, PipelineError):
-                self._report(str(error))
-            else:
-                logger.error("render of %s failed", request, exc_info=error)
-                self._report(f"rendering failed: {type(error).__name__}: {error}")
             return
         rendered = future.result()
         aggregate = rendered.aggregate
         viewport = aggregate.viewport
-        in_view = int(aggregate.grid.sum(dtype="uint64")) if aggregate.reduction.name == "count" else None
+        counts = aggregate.reduction == COUNT
+        in_view = int(aggregate.grid.sum(dtype="uint64")) if counts else None
         parts = [
             f"{in_view:,} rows in view" if in_view is not None else str(aggregate.reduction),
             f"{aggregate.rows_scanned:,} rows scanned",
@@ -377,8 +441,9 @@ class SessionView:
         self.status.text = " | ".join(parts)
         if not self._error_shown:  # keep an error about a later request visible
             self.message.text = ""
-        self.colours.fit(aggregate.grid, counts=aggregate.reduction.name == "count")
+        self.colours.fit(aggregate.grid, counts=counts)
         self.hover.tooltips = self._tooltips(aggregate.reduction)
+        self.shown = aggregate
         self.source.data = {
             "image": [aggregate.grid],
             "x": [viewport.x0],
@@ -386,6 +451,73 @@ class SessionView:
             "dw": [viewport.width],
             "dh": [viewport.height],
         }
+        # after the image: the page places the bars from where the image lies
+        if counts:
+            self.histograms.show(aggregate.grid)
+        else:
+            self._count(viewport, aggregate.canvas, self._show_histograms)
+
+    def _count(self, viewport: Viewport, canvas: Canvas, apply: Callable[[Future[Rendered]], None]) -> None:
+        """Render the count grid of ``viewport`` on the store's threads, then ``apply`` it."""
+        try:
+            future = self.store.submit(viewport, canvas, COUNT)
+        except PipelineError as err:  # the server is shutting down
+            self._report(str(err))
+            return
+        self._when_done(future, apply)
+
+    def _show_histograms(self, future: Future[Rendered]) -> None:
+        """Show the histograms of a count grid fetched for an image of another reduction."""
+        if self.closed or self._failed(future, "counting", "the histograms"):
+            return
+        counted = future.result().aggregate
+        if self.shown is not None and counted.viewport == self.shown.viewport:  # not a later image's
+            self.histograms.show(counted.grid)
+
+    # -- box selection ----------------------------------------------------------------------------
+    def _on_box_selected(self, event: Event) -> None:
+        assert isinstance(event, SelectionGeometry)
+        if not event.final:
+            return
+        try:
+            box = box_viewport(event.geometry or {})
+        except PipelineError as err:
+            self.box = None  # a count still on its way is no longer wanted
+            self.selection.text = html.escape(str(err))
+            return
+        self.box = box
+        self.selection.text = "counting the rows in the box..."
+        self._count(box, ONE_PIXEL, self._show_box_count)
+
+    def _show_box_count(self, future: Future[Rendered]) -> None:
+        if self.closed or self._failed(future, "counting", "the selected box"):
+            return
+        counted = future.result().aggregate
+        if counted.viewport != self.box:  # a later box was selected meanwhile
+            return
+        min_count = self.store.settings.min_count if self.store.settings else 0
+        self.selection.text = selection_text(int(counted.grid.sum()), counted.viewport, min_count)
+
+    # -- downloads ----------------------------------------------------------------------------------
+    def _download_png(self) -> None:
+        self._download(
+            partial(png_download, colormap=self.colours.colormap, normalization=self.colours.normalization)
+        )
+
+    def _download_grid(self) -> None:
+        self._download(grid_download)
+
+    def _download(self, make: Callable[[Aggregate], Download]) -> None:
+        """Make a file of the image on screen on the export thread, then hand it to the page."""
+        if self.shown is None:
+            self._report("there is no image to download yet")
+            return
+        self._when_done(self.exporter.submit(make, self.shown), self._deliver)
+
+    def _deliver(self, future: Future[Download]) -> None:
+        if self.closed or self._failed(future, "the download", "the image"):
+            return
+        send(self.downloads, future.result())
 
     def _report(self, *problems: str) -> None:
         """Show ``problems`` to this session only, one a line, and log each."""
@@ -400,8 +532,11 @@ class SessionView:
         self.close()
 
     def close(self) -> None:
-        """Drop everything this session holds: queued renders, callbacks, its image."""
+        """Drop everything this session holds: queued renders and exports, its image, a download."""
         self.closed = True
         self.runner.close()
+        self.exporter.shutdown(wait=False, cancel_futures=True)
+        self.shown = None
         self.source.data = {"image": [], "x": [], "y": [], "dw": [], "dh": []}
+        self.downloads.data = no_download()
         release_freed_memory()

@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import time
 import weakref
+from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from types import SimpleNamespace
 
 import colorcet
 import numpy as np
+import pandas as pd
 import pytest
 from bokeh.application.handlers import DirectoryHandler
 from bokeh.document import Document
@@ -121,7 +124,9 @@ def test_bad_ranges_are_reported_to_the_session(fresh_store: DataStore) -> None:
     doc = loaded_document(APP_ARGS, fresh_store, LoadState.READY)
     plot = doc.get_model_by_name("main_plot")
     plot.x_range.start, plot.x_range.end = 5, 1
-    run_pending_callbacks(doc)  # the settle timeout
+    run_pending_callbacks(doc)  # opens the settle window, once the change is applied
+    assert doc.get_model_by_name("message").text == ""
+    run_pending_callbacks(doc)  # the window closes: two ends changed, then nothing more
     assert "x range must have end &gt; start, got start=5.0, end=1.0" in doc.get_model_by_name("message").text
 
 
@@ -422,3 +427,281 @@ def test_colour_ranges_follow_each_grid(
     assert mapper_ranges(colours) == ranges
     assert colours.mapper is colours.mappers["log"]
     assert all(mapper.palette == COLORMAPS["fire"] for mapper in colours.mappers.values())
+
+
+# -- histograms, box count, downloads -----------------------------------------------------------
+def wait_until(doc: Document, condition: Callable[[], bool], failure: str) -> None:
+    """Run the document's callbacks until ``condition`` holds (results come from worker threads)."""
+    for _ in range(500):
+        run_pending_callbacks(doc)
+        if condition():
+            return
+        time.sleep(0.01)
+    raise AssertionError(failure)
+
+
+def histogram_rows(doc: Document) -> tuple[np.ndarray, np.ndarray]:
+    """Rows per pixel column (the plot above) and per pixel row (the plot to the right)."""
+    return tuple(  # type: ignore[return-value]
+        np.asarray(doc.get_model_by_name(name).data["rows"])
+        for name in ("x_histogram_source", "y_histogram_source")
+    )
+
+
+def raw_counts(width: int, height: int, view: tuple[float, float, float, float]) -> np.ndarray:
+    """Datashader's count grid of the synthetic rows of ``APP_ARGS`` over ``view``."""
+    import datashader as ds
+
+    from pipeline import SyntheticSource
+
+    x0, x1, y0, y1 = view
+    frame = SyntheticSource(rows=20_000).load()
+    canvas = ds.Canvas(plot_width=width, plot_height=height, x_range=(x0, x1), y_range=(y0, y1))
+    return canvas.points(frame, "a", "b", agg=ds.count()).values
+
+
+VIEW = {"x0": "-1.0", "x1": "1.5", "y0": "-0.5", "y1": "2.0"}
+
+
+@pytest.mark.parametrize("choices", [{}, {"agg": "mean", "column": "value"}], ids=["count", "mean"])
+def test_histograms_are_the_rows_in_view_per_pixel_column_and_row(
+    fresh_store: DataStore, choices: dict[str, str]
+) -> None:
+    doc, _context = session_document(ready_handler(fresh_store), VIEW | choices)
+    grid = np.asarray(wait_for_image(doc)["image"][0])
+    assert grid.dtype.kind == ("f" if choices else "u")
+    wait_until(doc, lambda: histogram_rows(doc)[0].any(), "no histograms arrived")
+    per_column, per_row = histogram_rows(doc)
+
+    view = tuple(float(VIEW[key]) for key in ("x0", "x1", "y0", "y1"))
+    counts = raw_counts(40, 30, view)
+    np.testing.assert_array_equal(per_column, counts.sum(axis=0))
+    np.testing.assert_array_equal(per_row, counts.sum(axis=1))
+    if not choices:  # the image's own grid
+        np.testing.assert_array_equal(per_column, grid.sum(axis=0))
+        np.testing.assert_array_equal(per_row, grid.sum(axis=1))
+    # Datashader's 1-D binning of the same rows: one pixel tall, and one pixel wide
+    np.testing.assert_array_equal(per_column, raw_counts(40, 1, view)[0])
+    np.testing.assert_array_equal(per_row, raw_counts(1, 30, view)[:, 0])
+    assert per_column.dtype == per_row.dtype == np.uint16  # the smallest that holds the sums
+    assert per_column.sum() == counts.sum() < 20_000  # some rows are out of view
+    # the rows axes run from 0 to the highest bar
+    assert doc.get_model_by_name("x_histogram").y_range.end == per_column.max() > 1
+    assert doc.get_model_by_name("y_histogram").x_range.end == per_row.max() > 1
+    for name, pixels in (("x_histogram_source", 40), ("y_histogram_source", 30)):
+        np.testing.assert_array_equal(doc.get_model_by_name(name).data["pixel"], np.arange(pixels))
+
+
+def test_histograms_follow_each_new_view(fresh_store: DataStore) -> None:
+    doc = loaded_document(APP_ARGS, fresh_store, LoadState.READY)
+    wait_for_image(doc)
+    extent = fresh_store.dataset.extent
+    home = (extent.x0, extent.x1, extent.y0, extent.y1)
+    wait_until(doc, lambda: histogram_rows(doc)[0].sum() == 20_000, "no histograms of the whole data")
+    np.testing.assert_array_equal(histogram_rows(doc)[0], raw_counts(40, 30, home).sum(axis=0))
+
+    plot = doc.get_model_by_name("main_plot")
+    plot.x_range.start, plot.x_range.end = 0.0, 2.0
+    plot.y_range.start, plot.y_range.end = -2.0, 0.0
+    counts = raw_counts(40, 30, (0.0, 2.0, -2.0, 0.0))
+    wait_until(doc, lambda: histogram_rows(doc)[0].sum() == counts.sum(), "the histograms did not follow")
+    np.testing.assert_array_equal(histogram_rows(doc)[0], counts.sum(axis=0))
+    np.testing.assert_array_equal(histogram_rows(doc)[1], counts.sum(axis=1))
+
+
+def select_box(doc: Document, geometry: dict[str, object], final: bool = True) -> None:
+    """What the browser sends when the box-select tool's drag ends (or moves, not ``final``)."""
+    from bokeh.events import SelectionGeometry
+
+    plot = doc.get_model_by_name("main_plot")
+    doc.callbacks.trigger_event(SelectionGeometry(plot, geometry={"type": "rect", **geometry}, final=final))
+
+
+def selection_text(doc: Document) -> str:
+    return str(doc.get_model_by_name("selection").text)
+
+
+def test_box_select_counts_the_rows_in_the_box(fresh_store: DataStore) -> None:
+    from pipeline import SyntheticSource
+
+    doc = loaded_document(APP_ARGS, fresh_store, LoadState.READY)
+    wait_for_image(doc)
+    select_box(doc, {"x0": -0.5, "x1": 1.25, "y0": -2.0, "y1": 0.75}, final=False)
+    assert selection_text(doc) == ""  # only the end of the drag is counted
+    select_box(doc, {"x0": -0.5, "x1": 1.25, "y0": -2.0, "y1": 0.75})
+    frame = SyntheticSource(rows=20_000).load()
+    inside = frame["a"].between(-0.5, 1.25) & frame["b"].between(-2.0, 0.75)
+    wait_until(doc, lambda: "rows in" in selection_text(doc), "no count arrived")
+    assert selection_text(doc) == f"{inside.sum():,} rows in x -0.50 to 1.25, y -2.00 to 0.75"
+    assert 1_000 < inside.sum() < 20_000
+
+
+@pytest.fixture
+def lattice_csv(tmp_path: Path) -> Path:
+    """Rows on the points (i/4, j/4), i and j 0 to 16, and the origin twice more."""
+    ticks = np.arange(17) / 4
+    x, y = (axis.ravel() for axis in np.meshgrid(ticks, ticks))
+    path = tmp_path / "lattice.csv"
+    pd.DataFrame({"x": np.r_[x, 0.0, 0.0], "y": np.r_[y, 0.0, 0.0]}).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("min_count", "box", "rows", "text"),
+    [
+        # 9 x 7 lattice points, those on the box's four edges included
+        (0, (1.0, 3.0, 0.5, 2.0), 63, "63 rows in x 1.00 to 3.00, y 0.50 to 2.00"),
+        (0, (0.0, 0.25, 0.0, 0.25), 6, "6 rows in x 0.000 to 0.250, y 0.000 to 0.250"),
+        (0, (0.05, 0.2, 0.05, 0.2), 0, "0 rows in x 0.050 to 0.200, y 0.050 to 0.200"),
+        (0, (3.9, 4.0, 3.9, 4.0), 1, "1 row in x 3.900 to 4.000, y 3.900 to 4.000"),
+        # with --min-count, a box of fewer rows counts as empty, as a pixel does
+        (7, (0.0, 0.25, 0.0, 0.25), 6, "fewer than 7 rows in x 0.000 to 0.250, y 0.000 to 0.250"),
+        (6, (0.0, 0.25, 0.0, 0.25), 6, "6 rows in x 0.000 to 0.250, y 0.000 to 0.250"),
+    ],
+)
+def test_box_count_includes_rows_on_every_edge(
+    fresh_store: DataStore,
+    lattice_csv: Path,
+    min_count: int,
+    box: tuple[float, float, float, float],
+    rows: int,
+    text: str,
+) -> None:
+    frame = pd.read_csv(lattice_csv)
+    x0, x1, y0, y1 = box
+    assert ((frame.x >= x0) & (frame.x <= x1) & (frame.y >= y0) & (frame.y <= y1)).sum() == rows
+    argv = ["--source", str(lattice_csv), "--width", "16", "--height", "16", "--min-count", str(min_count)]
+    doc = loaded_document(argv, fresh_store, LoadState.READY)
+    wait_for_image(doc)
+    select_box(doc, dict(zip(("x0", "x1", "y0", "y1"), box, strict=True)))
+    wait_until(doc, lambda: " in x " in selection_text(doc), "no count arrived")
+    assert selection_text(doc) == text
+
+
+def test_a_box_without_area_is_explained(fresh_store: DataStore) -> None:
+    doc = loaded_document(APP_ARGS, fresh_store, LoadState.READY)
+    wait_for_image(doc)
+    select_box(doc, {"x0": 0.5, "x1": 0.5, "y0": -1.0, "y1": 1.0})
+    assert selection_text(doc) == "the selected box has no width; drag a box to count the rows inside it"
+    select_box(doc, {"x0": -1.0, "x1": 1.0, "y0": 2.0, "y1": 2.0})
+    assert selection_text(doc) == "the selected box has no height; drag a box to count the rows inside it"
+    select_box(doc, {"x0": 1.0, "x1": -1.0, "y0": 0.0, "y1": 2.0})
+    assert selection_text(doc) == "x range must have end &gt; start, got start=1.0, end=-1.0"
+    time.sleep(0.1)
+    run_pending_callbacks(doc)
+    assert doc.get_model_by_name("message").text == ""
+
+
+def click(doc: Document, name: str) -> None:
+    from bokeh.events import ButtonClick
+
+    doc.callbacks.trigger_event(ButtonClick(doc.get_model_by_name(name)))
+
+
+def downloaded(doc: Document) -> tuple[str, str, bytes]:
+    """The file name, media type and bytes of the download the page is handed."""
+    source = doc.get_model_by_name("download")
+    wait_until(doc, lambda: len(source.data["filename"]) == 1, "no download arrived")
+    data = source.data
+    return data["filename"][0], data["media_type"][0], np.asarray(data["content"][0]).tobytes()
+
+
+@pytest.mark.parametrize("choices", [{}, {"agg": "max", "column": "value"}], ids=["count", "max"])
+def test_grid_download_is_the_grid_in_numpy_format(fresh_store: DataStore, choices: dict[str, str]) -> None:
+    import io
+
+    doc, _context = session_document(ready_handler(fresh_store), VIEW | choices)
+    grid = np.asarray(wait_for_image(doc)["image"][0])
+    click(doc, "download_grid")
+    filename, media_type, content = downloaded(doc)
+    assert (filename, media_type) == ("max-value.npy" if choices else "count.npy", "application/octet-stream")
+    loaded = np.load(io.BytesIO(content), allow_pickle=False)
+    assert loaded.dtype == grid.dtype and loaded.shape == (30, 40)
+    np.testing.assert_array_equal(loaded, grid)  # NaN (no rows) included
+
+
+def rgb(colour: str) -> tuple[int, int, int]:
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+
+@pytest.mark.parametrize(
+    ("choices", "colormap", "normalization"),
+    [({}, "kbc", "linear"), ({"agg": "mean", "column": "value"}, "bmy", "log"), ({}, "fire", "eq_hist")],
+)
+def test_png_download_is_the_image_in_the_chosen_colours(
+    fresh_store: DataStore, choices: dict[str, str], colormap: str, normalization: str
+) -> None:
+    import io
+
+    from PIL import Image
+
+    doc, _context = session_document(
+        ready_handler(fresh_store), VIEW | choices | {"cmap": colormap, "norm": normalization}
+    )
+    grid = np.asarray(wait_for_image(doc)["image"][0])
+    click(doc, "download_png")
+    filename, media_type, content = downloaded(doc)
+    assert (filename, media_type) == ("mean-value.png" if choices else "count.png", "image/png")
+    image = Image.open(io.BytesIO(content))
+    assert (image.format, image.mode, image.size) == ("PNG", "RGBA", (40, 30))
+    pixels = np.asarray(image)[::-1]  # bottom row first, as the grid
+    empty = np.isnan(grid) if choices else grid == 0
+    assert empty.any() and (~empty).any()
+    assert (pixels[empty, 3] == 0).all() and (pixels[~empty, 3] == 255).all()
+    palette = [rgb(colour) for colour in COLORMAPS[colormap]]
+    # the scales span what the page's do: from 1 for counts (the smallest positive value for
+    # log of another reduction) to the largest value
+    lowest = grid[~empty & (grid > 0)].min() if choices else 1
+    top = pixels[grid == np.nanmax(grid), :3]
+    bottom = pixels[grid == lowest, :3]
+    assert {tuple(colour) for colour in top} == {palette[-1]}
+    assert {tuple(colour) for colour in bottom} == {palette[0]}
+
+
+def test_a_download_before_any_image_is_refused(
+    fresh_store: DataStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handler = ready_handler(fresh_store)
+    monkeypatch.setattr(fresh_store, "submit", lambda *request: Future())  # no image ever arrives
+    doc, _context = session_document(handler, {})
+    click(doc, "download_grid")
+    assert doc.get_model_by_name("message").text == "there is no image to download yet"
+    assert doc.get_model_by_name("download").data["filename"] == []
+
+
+def decoded_png(content: bytes) -> np.ndarray:
+    """The RGBA pixels of a PNG, bottom row first (as a grid)."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(content)) as image:
+        return np.asarray(image.convert("RGBA"))[::-1]
+
+
+def test_png_colours_span_the_scales_of_the_page() -> None:
+    from app.export import png_bytes
+
+    palette = [rgb(colour) for colour in COLORMAPS["kbc"]]
+    assert len(palette) == 256
+    # Linear counts run from 1, as on the page, not from the smallest count (2): over 1 to 256,
+    # count c takes palette[c - 1], in the page's LinearColorMapper as in Datashader's shade.
+    counts = np.array([[0, 2], [128, 256]], dtype=np.uint16)
+    pixels = decoded_png(png_bytes(counts, True, "kbc", "linear"))
+    assert pixels[0, 0, 3] == 0
+    assert [tuple(pixels[j, i, :3]) for j, i in ((0, 1), (1, 0), (1, 1))] == [
+        palette[1],
+        palette[127],
+        palette[255],
+    ]
+    # Log of another reduction runs from its smallest positive value; values at or below zero
+    # take the lowest colour, and pixels without rows (NaN) are transparent.
+    values = np.array([[np.nan, -2.0], [0.0, 0.25], [4.0, 1.0]])
+    pixels = decoded_png(png_bytes(values, False, "kbc", "log"))
+    assert pixels[0, 0, 3] == 0 and (pixels.reshape(-1, 4)[1:, 3] == 255).all()
+    assert [tuple(pixels[j, i, :3]) for j, i in ((0, 1), (1, 0), (1, 1), (2, 0))] == [
+        palette[0],
+        palette[0],
+        palette[0],
+        palette[255],
+    ]

@@ -18,6 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.server]
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 SCREENSHOT = DOCS / "screenshot.png"
 HOVER_SCREENSHOT = DOCS / "hover.png"
+HISTOGRAMS_SCREENSHOT = DOCS / "histograms.png"
 
 IMAGE_READY = """() => {
     const doc = window.Bokeh && Bokeh.documents[0];
@@ -78,7 +79,7 @@ class Page:
     """A page of the app, with its JavaScript errors and warnings collected."""
 
     def __init__(self, browser: Any, url: str) -> None:
-        self.page = browser.new_page(viewport={"width": 1100, "height": 760})
+        self.page = browser.new_page(viewport={"width": 1100, "height": 960})
         self.errors: list[str] = []
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
         self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
@@ -350,7 +351,7 @@ def test_loading_progress_then_plot(browser: Any) -> None:
             assert "rows (" in (page.text("loading") or "")  # rows loaded and percent
             page.wait_for_image()
             roots = page.page.evaluate("() => Bokeh.documents[0].roots().map((root) => root.name)")
-            assert roots == ["layout"]  # the progress page is gone
+            assert roots == ["layout", "download"]  # the progress page is gone
             assert page.errors == []
         finally:
             page.close()
@@ -573,5 +574,155 @@ def test_the_address_carries_the_choices(browser: Any, server: ServerProcess) ->
         assert page.model("reduction", "value") == "count" and page.model("colormap", "value") == "fire"
         assert page.grid().values.sum() == 300_000  # the whole data, counted
         assert page.errors == []
+    finally:
+        page.close()
+
+
+HISTOGRAMS = """() => {
+    const doc = Bokeh.documents[0];
+    const plot = (name) => {
+        const view = Bokeh.index.find_one(doc.get_model_by_name(name));
+        const page = view.el.getBoundingClientRect();
+        const frame = view.frame.bbox;
+        return {view, frame: [page.left + frame.left, page.top + frame.top, frame.width, frame.height]};
+    };
+    const main = plot('main_plot'), above = plot('x_histogram'), right = plot('y_histogram');
+    const bars = (histogram) => Bokeh.index.find_one(histogram.view.model.renderers[0]).glyph;
+    const columns = bars(above), rows = bars(right);
+    return {
+        frames: {main: main.frame, above: above.frame, right: right.frame},
+        per_column: Array.from(doc.get_model_by_name('x_histogram_source').data.rows),
+        per_row: Array.from(doc.get_model_by_name('y_histogram_source').data.rows),
+        column_edges: [Array.from(columns.left), Array.from(columns.right)],
+        row_edges: [Array.from(rows.bottom), Array.from(rows.top)],
+    };
+}"""
+
+
+def assert_histograms_match(page: Page) -> None:
+    """The histograms hold the sums of the page's count grid, with bars on its pixel columns and rows."""
+    import numpy as np
+
+    grid = page.grid()
+    found = page.page.evaluate(HISTOGRAMS)
+    assert found["per_column"] == grid.values.sum(axis=0).tolist()
+    assert found["per_row"] == grid.values.sum(axis=1).tolist()
+    rows, columns = grid.values.shape
+    for (starts, ends), origin, size, pixels in (
+        (found["column_edges"], grid.x, grid.dw, columns),
+        (found["row_edges"], grid.y, grid.dh, rows),
+    ):
+        edges = origin + np.arange(pixels + 1) * (size / pixels)
+        np.testing.assert_allclose(starts, edges[:-1], rtol=0, atol=1e-9 * size)
+        np.testing.assert_allclose(ends, edges[1:], rtol=0, atol=1e-9 * size)
+
+
+def test_histograms_are_drawn_beside_the_image_and_follow_a_zoom(browser: Any, server: ServerProcess) -> None:
+    page = Page(browser, server.url)
+    try:
+        page.wait_for_image()
+        page.wait_for(
+            lambda: sum(page.page.evaluate(HISTOGRAMS)["per_column"]) == 300_000, "no histograms drawn"
+        )
+        assert_histograms_match(page)
+        frames = page.page.evaluate(HISTOGRAMS)["frames"]
+        main, above, right = frames["main"], frames["above"], frames["right"]
+        assert (above[0], above[2]) == (main[0], main[2])  # the same pixel columns
+        assert (right[1], right[3]) == (main[1], main[3])  # the same pixel rows
+        assert above[1] + above[3] <= main[1] and right[0] >= main[0] + main[2]
+        time.sleep(0.3)
+        for name, (x, y, width, height) in (("above", above), ("right", right)):
+            clip = {"x": x, "y": y, "width": width, "height": height}
+            assert painted_fraction(page.page.screenshot(clip=clip)) > 0.1, f"no bars {name}"
+
+        box = page.page.evaluate(FRAME_BOX)
+        page.page.mouse.move(box["x"] + box["width"] / 3, box["y"] + box["height"] / 3)
+        page.page.mouse.wheel(0, -100)
+        zoomed = page.settle_one_image(0)
+        assert_image_matches_ranges(zoomed, page.ranges())
+        page.wait_for(
+            lambda: sum(page.page.evaluate(HISTOGRAMS)["per_column"]) == page.grid().values.sum(),
+            "the histograms did not follow the zoom",
+        )
+        assert page.grid().values.sum() < 300_000
+        assert_histograms_match(page)
+        assert page.errors == [] and page.warnings == []
+    finally:
+        page.close()
+
+
+BOX_SELECT_OVERLAY = """() => {
+    const plot = Bokeh.documents[0].get_model_by_name('main_plot');
+    const overlay = plot.toolbar.tools.find((tool) => tool.type == 'BoxSelectTool').overlay;
+    return [overlay.left, overlay.right, overlay.bottom, overlay.top];
+}"""
+
+
+def test_box_select_counts_the_rows_in_a_dragged_box(
+    browser: Any, server: ServerProcess, tmp_path: Path
+) -> None:
+    import re
+
+    from pipeline import SyntheticSource
+
+    page = Page(browser, server.url)
+    try:
+        page.wait_for_image()
+        assert page.text("selection") == ""
+        page.page.locator(".bk-tool-icon-box-select").click()
+        box = page.page.evaluate(FRAME_BOX)
+        page.page.mouse.move(box["x"] + 0.35 * box["width"], box["y"] + 0.3 * box["height"])
+        page.page.mouse.down()
+        page.page.mouse.move(box["x"] + 0.6 * box["width"], box["y"] + 0.65 * box["height"], steps=10)
+        page.page.mouse.up()
+        page.wait_for(lambda: " rows in x " in (page.text("selection") or ""), "no count of the box")
+        x0, x1, y0, y1 = page.page.evaluate(BOX_SELECT_OVERLAY)  # the box, in data space
+        frame = SyntheticSource(rows=300_000).load()
+        inside = int((frame["a"].between(x0, x1) & frame["b"].between(y0, y1)).sum())
+        shown = re.fullmatch(
+            r"([\d,]+) rows in x (\S+) to (\S+), y (\S+) to (\S+)", page.text("selection") or ""
+        )
+        assert shown is not None, page.text("selection")
+        assert int(shown[1].replace(",", "")) == inside > 10_000
+        assert [float(end) for end in shown.groups()[1:]] == pytest.approx([x0, x1, y0, y1], abs=0.01)
+        assert page.images() == []  # counting renders no image
+        page.page.mouse.move(0, 0)  # off the plot, and no focus ring, for the picture
+        page.wait_for(lambda: page.tooltip() == [], "the tooltip did not hide")
+        page.page.evaluate("() => document.activeElement && document.activeElement.blur()")
+        time.sleep(0.3)
+        target = HISTOGRAMS_SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") else tmp_path / "histograms.png"
+        page.page.screenshot(path=str(target))
+        assert page.errors == [] and page.warnings == []
+    finally:
+        page.close()
+
+
+DOWNLOAD_SOURCE_EMPTY = "() => Bokeh.documents[0].get_model_by_name('download').data.filename.length == 0"
+
+
+def test_downloads_save_the_grid_and_the_image(browser: Any, server: ServerProcess) -> None:
+    import numpy as np
+    from PIL import Image
+
+    page = Page(browser, server.url + "?x0=-1&x1=1.5&y0=-0.5&y1=2")
+    try:
+        page.wait_for_image()
+        grid = page.grid()
+        with page.page.expect_download(timeout=30_000) as download:
+            page.page.get_by_role("button", name="Download grid (.npy)").click()
+        assert download.value.suggested_filename == "count.npy"
+        saved = np.load(download.value.path(), allow_pickle=False)
+        assert saved.dtype.kind == "u" and saved.shape == (600, 800)
+        np.testing.assert_array_equal(saved, grid.values)
+        page.page.wait_for_function(DOWNLOAD_SOURCE_EMPTY, timeout=10_000)  # the page keeps no copy
+
+        with page.page.expect_download(timeout=30_000) as download:
+            page.page.get_by_role("button", name="Download PNG").click()
+        assert download.value.suggested_filename == "count.png"
+        with Image.open(download.value.path()) as image:
+            assert (image.format, image.mode, image.size) == ("PNG", "RGBA", (800, 600))
+            alpha = np.asarray(image)[::-1, :, 3]  # bottom row first, as the grid
+        assert ((alpha == 0) == (grid.values == 0)).all()  # empty pixels are transparent
+        assert page.images() == [] and page.errors == []
     finally:
         page.close()

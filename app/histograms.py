@@ -1,0 +1,118 @@
+"""Linked 1-D histograms: rows in view per pixel column (above the plot) and per pixel row (right).
+
+Both come from the count grid of the image: Datashader bins each row in view into exactly one
+pixel, so the grid's column sums and row sums are exactly the numbers of rows in view per pixel
+column and per pixel row (with ``--min-count``, in the pixels the image shows). Only those sums
+go to the browser, with the pixel numbers; the page places each bar from where the image lies
+(``histogram_edges.js``), so the bars line up with the image's pixels and no other coordinate
+leaves the server. The plots share the main plot's x and y ranges, so they pan and zoom with it
+until the next image brings new sums.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from bokeh.models.axes import LinearAxis
+from bokeh.models.glyphs import Quad
+from bokeh.models.plots import Plot
+from bokeh.models.ranges import Range1d
+from bokeh.models.sources import ColumnDataSource
+from bokeh.models.transforms import CustomJSTransform
+from bokeh.transform import transform
+
+from pipeline import Canvas, compact_grid
+
+HISTOGRAM_EDGES = (Path(__file__).resolve().parent / "histogram_edges.js").read_text()
+HISTOGRAM_SIZE = 110  # px: the height of the plot above, the width of the plot to the right
+BAR_COLOUR = "#6b6b6b"
+
+
+def pixel_sums(counts: npt.NDArray[np.generic]) -> tuple[npt.NDArray[np.generic], npt.NDArray[np.generic]]:
+    """Rows per pixel column and per pixel row of a count grid (``counts[0]`` is the bottom row).
+
+    Each in the smallest unsigned dtype that holds it, as images are sent.
+    """
+    per_column = compact_grid(counts.sum(axis=0, dtype=np.uint64))
+    per_row = compact_grid(counts.sum(axis=1, dtype=np.uint64))
+    return per_column, per_row
+
+
+def _edges(image_source: ColumnDataSource, axis: str, side: int) -> CustomJSTransform:
+    return CustomJSTransform(
+        args={"source": image_source, "axis": axis, "side": side}, v_func=HISTOGRAM_EDGES
+    )
+
+
+def _source(name: str, pixels: int) -> ColumnDataSource:
+    # Lists, not arrays: the page gets them in the document's JSON, and each later update
+    # (the ``rows`` column alone) is one array in one message.
+    return ColumnDataSource(name=name, data={"pixel": list(range(pixels)), "rows": [0] * pixels})
+
+
+def _plot(name: str, x_range: Range1d, y_range: Range1d, width: int, height: int) -> Plot:
+    # A bare Plot with one axis and one glyph: every message from the page makes the server walk
+    # the whole document, so each session's document is kept to the models it shows.
+    return Plot(
+        name=name,
+        x_range=x_range,
+        y_range=y_range,
+        frame_width=width,
+        frame_height=height,
+        title=None,
+        toolbar_location=None,
+        outline_line_color=None,
+    )
+
+
+class Histograms:
+    """The two histogram plots of one session and their data sources."""
+
+    def __init__(
+        self, image_source: ColumnDataSource, x_range: Range1d, y_range: Range1d, canvas: Canvas
+    ) -> None:
+        self.x_source = _source("x_histogram_source", canvas.width)
+        self.y_source = _source("y_histogram_source", canvas.height)
+        # The rows axes run from 0 to the highest bar, set with each image (a range that the
+        # page fitted itself would come back to the server, a message each, after each image).
+        self.rows_above = Range1d(start=0, end=1)
+        self.rows_right = Range1d(start=0, end=1)
+        self.above = _plot("x_histogram", x_range, self.rows_above, canvas.width, HISTOGRAM_SIZE)
+        self.above.add_layout(LinearAxis(axis_label="rows"), "left")
+        self.above.add_glyph(
+            self.x_source,
+            Quad(
+                left=transform("pixel", _edges(image_source, "x", 0)),
+                right=transform("pixel", _edges(image_source, "x", 1)),
+                bottom=0,
+                top="rows",
+                fill_color=BAR_COLOUR,
+                line_color=None,
+            ),
+        )
+        self.right = _plot("y_histogram", self.rows_right, y_range, HISTOGRAM_SIZE, canvas.height)
+        self.right.add_layout(LinearAxis(axis_label="rows", major_label_orientation="vertical"), "below")
+        self.right.add_glyph(
+            self.y_source,
+            Quad(
+                left=0,
+                right="rows",
+                bottom=transform("pixel", _edges(image_source, "y", 0)),
+                top=transform("pixel", _edges(image_source, "y", 1)),
+                fill_color=BAR_COLOUR,
+                line_color=None,
+            ),
+        )
+
+    def show(self, counts: npt.NDArray[np.generic]) -> None:
+        """Show the sums of ``counts``, the count grid of the image just shown.
+
+        Only the ``rows`` column changes, so each update carries one array.
+        """
+        per_column, per_row = pixel_sums(counts)
+        self.x_source.data["rows"] = per_column
+        self.y_source.data["rows"] = per_row
+        self.rows_above.end = max(int(per_column.max()), 1)
+        self.rows_right.end = max(int(per_row.max()), 1)
