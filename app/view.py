@@ -62,7 +62,7 @@ from .selection import ONE_PIXEL, box_viewport, selection_text
 logger = logging.getLogger(__name__)
 
 LOD_TIMEOUT = 40  # ms after the last wheel tick before BokehJS reports the final ranges
-RANGE_SETTLE = 8  # ms: range properties that change within this window are one request
+RANGE_SETTLE = 50  # ms: range properties that change within this window are one request
 WHEEL_GESTURE = 0.3  # s after a wheel tick during which the gesture's own report is awaited
 LOADING_POLL = 200  # ms between progress updates on the loading page
 PIXEL_HOVER = (Path(__file__).resolve().parent / "pixel_hover.js").read_text()
