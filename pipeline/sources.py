@@ -216,10 +216,13 @@ class CsvSource(FileSource):
                     read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
                     convert_options=pacsv.ConvertOptions(include_columns=list(self.columns)),
                 )
+                fraction = 0.0
                 for batch in reader:
                     batches.append(batch)
                     rows += batch.num_rows
-                    progress(rows, min(raw.tell() / total_bytes, 1.0))
+                    # A gzip reader may step back in the file at a member's end: never report less.
+                    fraction = max(fraction, min(raw.tell() / total_bytes, 1.0))
+                    progress(rows, fraction)
             except pa.ArrowInvalid as err:
                 raise SourceError(f"{self.path} could not be parsed: {err}") from err
             progress(rows, 1.0)  # a compressed file's trailer may still be unread
