@@ -23,7 +23,15 @@ from .index import RowRanges, SpatialIndex
 from .reduction import Combine, Reduction
 from .viewport import Canvas, Viewport
 
-__all__ = ["GATHER_MAX_ROWS", "Aggregate", "Aggregator", "GridAggregator", "compact_grid", "split_ranges"]
+__all__ = [
+    "GATHER_MAX_ROWS",
+    "Aggregate",
+    "Aggregator",
+    "GridAggregator",
+    "compact_grid",
+    "datashader_canvas",
+    "split_ranges",
+]
 
 # Below this many candidate rows, copying them into one frame beats one Datashader call
 # per range (each call costs about 2 ms of fixed overhead).
@@ -55,6 +63,16 @@ class GridAggregator(Protocol):
 
     def aggregate(self, viewport: Viewport, canvas: Canvas, reduction: Reduction) -> Aggregate:
         """The grid of ``reduction`` over the rows in ``viewport``."""
+
+
+def datashader_canvas(viewport: Viewport, canvas: Canvas) -> ds.Canvas:
+    """Datashader's canvas for ``canvas`` pixels over ``viewport`` (both ranges closed)."""
+    return ds.Canvas(
+        plot_width=canvas.width,
+        plot_height=canvas.height,
+        x_range=(viewport.x0, viewport.x1),
+        y_range=(viewport.y0, viewport.y1),
+    )
 
 
 def compact_grid(grid: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
@@ -158,12 +176,7 @@ class Aggregator:
         ranges = self.row_ranges(viewport)
         lengths = ranges[:, 1] - ranges[:, 0]
         rows = int(lengths.sum())
-        cvs = ds.Canvas(
-            plot_width=canvas.width,
-            plot_height=canvas.height,
-            x_range=(viewport.x0, viewport.x1),
-            y_range=(viewport.y0, viewport.y1),
-        )
+        cvs = datashader_canvas(viewport, canvas)
         if len(ranges) == 0:
             grid = self._points(cvs, frame.iloc[0:0], reduction)
         elif len(ranges) == 1 and rows <= self.gather_max_rows:

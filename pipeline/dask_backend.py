@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dask.dataframe as dd
-import datashader as ds
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -30,7 +29,7 @@ from distributed import Client
 from distributed.comm.core import CommClosedError
 from distributed.scheduler import KilledWorker
 
-from .aggregate import Aggregate
+from .aggregate import Aggregate, datashader_canvas
 from .column_cache import CacheEntry, ColumnCache
 from .errors import PipelineError
 from .index import finite_bounds
@@ -223,12 +222,7 @@ class DaskAggregator:
         reduction.validate(self.schema)
         started = time.perf_counter()
         columns = [self.x, self.y, *(c for c in reduction.columns if c not in (self.x, self.y))]
-        cvs = ds.Canvas(
-            plot_width=canvas.width,
-            plot_height=canvas.height,
-            x_range=(viewport.x0, viewport.x1),
-            y_range=(viewport.y0, viewport.y1),
-        )
+        cvs = datashader_canvas(viewport, canvas)
         partitions = self.bounds.overlapping(viewport)
         rows = int(self.bounds.rows[partitions].sum())
         if partitions:
