@@ -106,6 +106,18 @@ class Page:
         )
         return None if found is None else str(found)
 
+    def wait_until_no_new_image(self, quiet: float = 0.7, timeout: float = 10.0) -> None:
+        """Wait until no image has arrived for ``quiet`` seconds."""
+        deadline = time.monotonic() + timeout
+        seen = len(self.images())
+        while True:
+            time.sleep(quiet)
+            now = len(self.images())
+            if now == seen:
+                return
+            assert time.monotonic() < deadline, f"images kept arriving: {now}"
+            seen = now
+
     def settle_one_image(self, before: int, timeout: float = 10.0) -> dict[str, float]:
         """Wait for the next image, then make sure no second one follows for the same gesture."""
         deadline = time.monotonic() + timeout
@@ -441,6 +453,7 @@ def test_colour_choices_recolour_in_the_browser_without_a_new_image(
     page = Page(browser, server.url)
     try:
         page.wait_for_image()
+        page.wait_until_no_new_image()  # what follows must not bring another
         page.page.evaluate(
             "() => { window.first_image ="
             " Bokeh.documents[0].get_model_by_name('image_source').data.image[0] }"
