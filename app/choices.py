@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pipeline import Reduction
-from pipeline.reduction import COLUMN_REDUCTIONS
+from pipeline.reduction import CATEGORY_REDUCTIONS, COLUMN_REDUCTIONS
 
 from .mapper import COLORMAPS, DEFAULT_COLORMAP, DEFAULT_NORMALIZATION, NORMALIZATIONS
 
@@ -35,9 +35,34 @@ window.history.replaceState(null, "", "?" + params.toString())
 """
 
 
-def reduction_names(columns: Sequence[str]) -> list[str]:
-    """The reductions a table with these numeric ``columns`` offers."""
-    return ["count", *sorted(COLUMN_REDUCTIONS)] if columns else ["count"]
+def reduction_names(numeric: Sequence[str], categorical: Sequence[str] = ()) -> list[str]:
+    """The reductions a table with these ``numeric`` and ``categorical`` columns offers."""
+    return [
+        "count",
+        *(sorted(COLUMN_REDUCTIONS) if numeric else []),
+        *(sorted(CATEGORY_REDUCTIONS) if categorical else []),
+    ]
+
+
+REDUCTION_LABELS = {"count_by": "count by category"}
+
+
+def reduction_options(numeric: Sequence[str], categorical: Sequence[str] = ()) -> list[str | tuple[str, str]]:
+    """The reduction Select's options: a name, or a name and its label where they differ."""
+    return [
+        (name, REDUCTION_LABELS[name]) if name in REDUCTION_LABELS else name
+        for name in reduction_names(numeric, categorical)
+    ]
+
+
+def needs_column(agg: str) -> bool:
+    """Whether the reduction ``agg`` reads a column."""
+    return agg in COLUMN_REDUCTIONS or agg in CATEGORY_REDUCTIONS
+
+
+def columns_for(agg: str, numeric: Sequence[str], categorical: Sequence[str]) -> list[str]:
+    """The columns the reduction ``agg`` can read: categorical ones for ``count_by``, else numeric."""
+    return list(categorical if agg in CATEGORY_REDUCTIONS else numeric)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,37 +76,47 @@ class Choices:
 
     @property
     def reduction(self) -> Reduction:
-        return Reduction(self.agg, self.column if self.agg in COLUMN_REDUCTIONS else None)
+        return Reduction(self.agg, self.column if needs_column(self.agg) else None)
 
 
-def choices_from_query(arguments: Mapping[str, str], columns: Sequence[str]) -> tuple[Choices, list[str]]:
+def choices_from_query(
+    arguments: Mapping[str, str], numeric: Sequence[str], categorical: Sequence[str] = ()
+) -> tuple[Choices, list[str]]:
     """The choices named in a page's address, and a problem for each value that was ignored.
 
-    ``columns`` are the table's numeric columns; the first is the default column. An unknown
-    value, or a reduction that needs a column the address does not give, falls back to the
-    default, with a problem that names the value and the valid ones.
+    ``numeric`` and ``categorical`` are the table's columns of each kind; the first numeric
+    one is the default column. An unknown value, or a reduction whose column the address does
+    not give or names wrongly, falls back to the default, with a problem that names the value
+    and the valid ones.
     """
     problems: list[str] = []
-    names = reduction_names(columns)
-    default_column = columns[0] if columns else None
+    names = reduction_names(numeric, categorical)
     agg = arguments.get("agg", "count")
     if agg not in names:
         problems.append(f"agg={agg!r} in the address is not one of {names}; showing count")
         agg = "count"
     column = arguments.get("column")
-    if column is not None and column not in columns:
-        instead = "showing count" if agg in COLUMN_REDUCTIONS else "ignoring it"
+    # count reads no column, but the page keeps the last one chosen: either kind will do
+    valid = columns_for(agg, numeric, categorical) if needs_column(agg) else [*numeric, *categorical]
+    kind = (
+        "categorical"
+        if agg in CATEGORY_REDUCTIONS
+        else "numeric"
+        if needs_column(agg)
+        else "numeric or categorical"
+    )
+    if column is not None and column not in valid:
+        instead = "showing count" if needs_column(agg) else "ignoring it"
         problems.append(
-            f"column={column!r} in the address is not a numeric column; expected one of {list(columns)}; "
-            + instead
+            f"column={column!r} in the address is not a {kind} column; expected one of {valid}; {instead}"
         )
         agg, column = "count", None
-    elif column is None and agg in COLUMN_REDUCTIONS:
+    elif column is None and needs_column(agg):
         problems.append(
-            f"agg={agg!r} in the address needs a column; expected column= one of {list(columns)}; "
-            "showing count"
+            f"agg={agg!r} in the address needs a column; expected column= one of {valid}; showing count"
         )
         agg = "count"
+    default_column = numeric[0] if numeric else (categorical[0] if categorical else None)
     colormap = arguments.get("cmap", DEFAULT_COLORMAP)
     if colormap not in COLORMAPS:
         problems.append(

@@ -3,8 +3,9 @@
 Both are made on the server only when asked, from the grid on screen. The PNG is that grid
 shaded by Datashader with the session's palette and normalisation over the ranges the page
 uses (:func:`app.mapper.shading_span`), empty pixels transparent, top row first as on
-screen. The ``.npy`` file is NumPy's own format of the grid: its values, dtype and shape,
-``grid[0]`` being the bottom row as in Datashader. The bytes reach the page through a
+screen; a ``count_by`` grid is shaded as the page shows it, one colour per category. The
+``.npy`` file is NumPy's own format of the grid: its values, dtype and shape, ``grid[0]``
+being the bottom row as in Datashader. The bytes reach the page through a
 ``ColumnDataSource`` that ``download.js`` watches: it saves them as a file and empties the
 source, so that neither side keeps them.
 """
@@ -23,6 +24,7 @@ from bokeh.models.callbacks import CustomJS
 from bokeh.models.sources import ColumnDataSource
 
 from pipeline import Aggregate
+from pipeline.shading import category_colors, shade_categories
 
 from .mapper import COLORMAPS, shading_span
 
@@ -51,6 +53,14 @@ def png_bytes(grid: npt.NDArray[np.generic], counts: bool, colormap: str, normal
     return encoded.getvalue()
 
 
+def category_png_bytes(grid: npt.NDArray[np.generic]) -> bytes:
+    """A ``count_by`` grid shaded as the page shades it, encoded as an RGBA PNG."""
+    rgba = shade_categories(grid, category_colors(grid.shape[2]))
+    encoded = io.BytesIO()
+    tf.Image(xr.DataArray(rgba, dims=("y", "x"))).to_pil().save(encoded, format="PNG")
+    return encoded.getvalue()
+
+
 def npy_bytes(grid: npt.NDArray[np.generic]) -> bytes:
     """``grid`` in NumPy's ``.npy`` format, as ``numpy.save`` writes it."""
     encoded = io.BytesIO()
@@ -66,8 +76,11 @@ def file_stem(aggregate: Aggregate) -> str:
 
 def png_download(aggregate: Aggregate, colormap: str, normalization: str) -> Download:
     """The image of ``aggregate`` in these colours, as a PNG file."""
-    counts = aggregate.reduction.name == "count"
-    content = png_bytes(aggregate.grid, counts, colormap, normalization)
+    name = aggregate.reduction.name
+    if name == "count_by":
+        content = category_png_bytes(aggregate.grid)
+    else:
+        content = png_bytes(aggregate.grid, name == "count", colormap, normalization)
     return Download(f"{file_stem(aggregate)}.png", "image/png", content)
 
 

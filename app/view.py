@@ -6,7 +6,8 @@ hovering shows a pixel's value and extent, read from the grid in the page
 (``pixel_hover.js``). The page's address carries the view and these choices (``choices.py``).
 Beside the image, histograms show the rows in view per pixel column and row
 (``histograms.py``); the box-select tool counts the rows in a box (``selection.py``); two
-buttons download the image as a PNG and its grid as a ``.npy`` file (``export.py``).
+buttons download the image as a PNG and its grid as a ``.npy`` file (``export.py``). Count by
+category is shaded on the server into an RGBA image, with a legend (``categories.py``).
 
 Renders, counts and downloads run on worker threads; results come back through
 ``add_next_tick_callback``, the one thread-safe way into a Bokeh document. Per session, only
@@ -29,9 +30,10 @@ from bokeh.events import Event, MouseWheel, PanEnd, PanStart, RangesUpdate, Sele
 from bokeh.layouts import column, gridplot, row
 from bokeh.models.annotations import ColorBar
 from bokeh.models.callbacks import CustomJS
-from bokeh.models.glyphs import Image
+from bokeh.models.glyphs import Image, ImageRGBA
 from bokeh.models.plots import GridPlot, Plot
 from bokeh.models.ranges import Range1d
+from bokeh.models.renderers import GlyphRenderer
 from bokeh.models.sources import ColumnDataSource
 from bokeh.models.tools import BoxSelectTool, CustomJSHover, HoverTool
 from bokeh.models.widgets import Button, Div, Select
@@ -51,9 +53,10 @@ from pipeline import (
     get_store,
 )
 from pipeline.memory import release_freed_memory
-from pipeline.reduction import COLUMN_REDUCTIONS
+from pipeline.reduction import CATEGORY_REDUCTIONS
 
-from .choices import KEEP_IN_ADDRESS, choices_from_query, reduction_names
+from .categories import CategoryImage, category_image, legend_html
+from .choices import KEEP_IN_ADDRESS, choices_from_query, columns_for, needs_column, reduction_options
 from .export import Download, download_source, grid_download, no_download, png_download, send
 from .histograms import Histograms
 from .mapper import COLORMAPS, NORMALIZATIONS, ImageColours
@@ -70,6 +73,7 @@ PIXEL_HOVER = (Path(__file__).resolve().parent / "pixel_hover.js").read_text()
 COUNT = Reduction()
 
 ViewRequest = tuple[Viewport, Canvas, Reduction]
+Shading = CategoryImage | Exception | None  # what a render thread made of a count_by grid
 T = TypeVar("T")
 
 
@@ -89,9 +93,9 @@ class SessionView:
         self.message = Div(name="message", text="", styles={"color": "#b00020"})
         self.status = Div(name="status", text="")
         self.selection = Div(name="selection", text="")
-        self.source = ColumnDataSource(
-            name="image_source", data={"image": [], "x": [], "y": [], "dw": [], "dh": []}
-        )
+        self.source = ColumnDataSource(name="image_source", data=no_image())
+        self.rgba_source = ColumnDataSource(name="rgba_source", data=no_image())
+        self.legend = Div(name="legend", text="", visible=False)
         self.reduction = Reduction()
         self.canvas: Canvas | None = None
         self.shown: Aggregate | None = None  # the aggregate of the image on screen
@@ -110,6 +114,7 @@ class SessionView:
         self._changed_ends: set[tuple[str, str]] = set()
         self._gestures_seen = False
         self._error_shown = False
+        self._adjusting_column = False
 
     # -- pages --------------------------------------------------------------------------------
     def show(self) -> None:
@@ -161,7 +166,8 @@ class SessionView:
         arguments = self._address_arguments()
         start, problems = self._viewport_from_address(arguments)
         numeric = store.dataset.numeric_columns
-        choices, choice_problems = choices_from_query(arguments, numeric)
+        categorical = store.dataset.categorical_columns
+        choices, choice_problems = choices_from_query(arguments, numeric, categorical)
         problems += choice_problems
         self.reduction = choices.reduction
         start = start or home
@@ -184,12 +190,16 @@ class SessionView:
         )
         self.colours = ImageColours(self.doc, self.source, choices.colormap, choices.normalization)
         self.glyph = Image(image="image", x="x", y="y", dw="dw", dh="dh", color_mapper=self.colours.mapper)
-        image = plot.add_glyph(self.source, self.glyph)
+        self.image_renderer = plot.add_glyph(self.source, self.glyph)
+        self.rgba_renderer = plot.add_glyph(
+            self.rgba_source, ImageRGBA(image="image", x="x", y="y", dw="dw", dh="dh"), visible=False
+        )
         self.color_bar = ColorBar(color_mapper=self.colours.mapper, width=12)
         plot.add_layout(self.color_bar, "right")
+        # both images' pixels read their values from the count or value grid of image_source
         pixel = CustomJSHover(args={"source": self.source}, code=PIXEL_HOVER)
         self.hover = HoverTool(
-            renderers=[image],
+            renderers=[self.image_renderer],
             tooltips=self._tooltips(self.reduction),
             formatters={"$index": pixel, "$x": pixel, "$y": pixel},
         )
@@ -207,10 +217,13 @@ class SessionView:
             name="reduction",
             title="Each pixel shows",
             value=choices.agg,
-            options=select_options(reduction_names(numeric)),
+            options=select_options(reduction_options(numeric, categorical)),
         )
         self.column_select = Select(
-            name="column", title="of column", value=choices.column, options=select_options(numeric)
+            name="column",
+            title="of column",
+            value=choices.column,
+            options=select_options(categorical if choices.column in categorical else numeric),
         )
         for select in (self.reduction_select, self.column_select):
             select.on_change("value", self._on_reduction_changed)
@@ -234,6 +247,7 @@ class SessionView:
             column(
                 row(*selects, png_button, grid_button),
                 self._plots(plot),
+                self.legend,
                 self.status,
                 self.selection,
                 self.message,
@@ -273,11 +287,15 @@ class SessionView:
     def _tooltips(self, reduction: Reduction) -> list[tuple[str, str]]:
         """Hover lines: the pixel's value (labelled by ``reduction``) and its x and y extent."""
         dataset = self.store.dataset
-        return [(str(reduction), "$index{value}"), (dataset.x, "$x{x}"), (dataset.y, "$y{y}")]
+        label = "rows, all categories" if reduction.name in CATEGORY_REDUCTIONS else str(reduction)
+        return [(label, "$index{value}"), (dataset.x, "$x{x}"), (dataset.y, "$y{y}")]
 
     def _on_reduction_changed(self, attr: str, old: object, new: object) -> None:
+        if self._adjusting_column:
+            return
         name = self.reduction_select.value
-        column = self.column_select.value if name in COLUMN_REDUCTIONS else None
+        self._offer_columns_of(name)
+        column = self.column_select.value if needs_column(name) else None
         try:
             reduction = Reduction(name, column)
             reduction.validate(self.store.dataset.frame.dtypes)
@@ -286,6 +304,22 @@ class SessionView:
             return
         self.reduction = reduction
         self.request_ranges(self.x_range.start, self.x_range.end, self.y_range.start, self.y_range.end)
+
+    def _offer_columns_of(self, name: str) -> None:
+        """Offer the columns that the reduction ``name`` reads: categorical ones for
+        ``count_by``, numeric ones for the others (``count`` keeps the last choice)."""
+        if not needs_column(name):
+            return
+        dataset = self.store.dataset
+        columns = columns_for(name, dataset.numeric_columns, dataset.categorical_columns)
+        if self.column_select.value in columns:
+            return
+        self._adjusting_column = True
+        try:
+            self.column_select.options = select_options(columns)
+            self.column_select.value = columns[0] if columns else None
+        finally:
+            self._adjusting_column = False
 
     def _on_colours_changed(self, attr: str, old: object, new: object) -> None:
         colormap, normalization = self.colormap_select.value, self.normalization_select.value
@@ -416,21 +450,42 @@ class SessionView:
         return True
 
     def _render_done(self, request: ViewRequest, future: Future[Rendered], superseded: bool) -> None:
-        """Runs on a render thread: hand the result to the document's event loop."""
+        """Runs on a render thread: shade a count_by grid, then hand the result to the
+        document's event loop."""
         if not superseded:
-            self._next_tick(partial(self._apply, request, future))
+            self._next_tick(partial(self._apply, request, future, self._shade(future)))
 
-    def _apply(self, request: ViewRequest, future: Future[Rendered]) -> None:
+    def _shade(self, future: Future[Rendered]) -> Shading:
+        """The page's image of a rendered ``count_by`` grid; None for other reductions."""
+        if future.exception() is not None:
+            return None
+        aggregate = future.result().aggregate
+        reduction = aggregate.reduction
+        if reduction.name not in CATEGORY_REDUCTIONS or reduction.column is None:
+            return None
+        try:
+            return category_image(aggregate.grid, self.store.dataset.categories(reduction.column))
+        except Exception as err:  # reported to this session by _apply
+            logger.error("shading %s failed", reduction, exc_info=err)
+            return err
+
+    def _apply(self, request: ViewRequest, future: Future[Rendered], shading: Shading = None) -> None:
         if self.closed:
             return
         if self._failed(future, "rendering", request):
             self.runner.forget_last()
             return
+        if isinstance(shading, Exception):
+            self.runner.forget_last()
+            self._report(f"shading failed: {type(shading).__name__}: {shading}")
+            return
         rendered = future.result()
         aggregate = rendered.aggregate
         viewport = aggregate.viewport
-        counts = aggregate.reduction == COUNT
-        in_view = int(aggregate.grid.sum(dtype="uint64")) if counts else None
+        # the grid the page colours, hovers and sums: a count_by image's total per pixel
+        grid = aggregate.grid if shading is None else shading.totals
+        counts = aggregate.reduction == COUNT or shading is not None
+        in_view = int(grid.sum(dtype="uint64")) if counts else None
         parts = [
             f"{in_view:,} rows in view" if in_view is not None else str(aggregate.reduction),
             f"{aggregate.rows_scanned:,} rows scanned",
@@ -441,21 +496,39 @@ class SessionView:
         self.status.text = " | ".join(parts)
         if not self._error_shown:  # keep an error about a later request visible
             self.message.text = ""
-        self.colours.fit(aggregate.grid, counts=counts)
+        self.colours.fit(grid, counts=counts)
         self.hover.tooltips = self._tooltips(aggregate.reduction)
         self.shown = aggregate
-        self.source.data = {
-            "image": [aggregate.grid],
-            "x": [viewport.x0],
-            "y": [viewport.y0],
-            "dw": [viewport.width],
-            "dh": [viewport.height],
-        }
+        self._show_categories(shading, viewport)
+        self.source.data = image_data(grid, viewport)
         # after the image: the page places the bars from where the image lies
         if counts:
-            self.histograms.show(aggregate.grid)
+            self.histograms.show(grid)
         else:
             self._count(viewport, aggregate.canvas, self._show_histograms)
+
+    def _show_categories(self, shading: CategoryImage | None, viewport: Viewport) -> None:
+        """Show the RGBA image and legend of a count_by grid, or the colour-mapped image."""
+        categories = shading is not None
+        if shading is not None:
+            self.rgba_source.data = image_data(shading.rgba, viewport)
+            self.legend.text = legend_html(shading)
+        elif self.rgba_source.data["image"]:
+            self.rgba_source.data = no_image()
+        renderer: GlyphRenderer[Any] = self.rgba_renderer if categories else self.image_renderer
+        if self.hover.renderers != [renderer]:
+            self.hover.renderers = [renderer]
+        for model, visible in (
+            (self.rgba_renderer, categories),
+            (self.legend, categories),
+            (self.image_renderer, not categories),
+            (self.color_bar, not categories),
+        ):
+            if model.visible != visible:
+                model.visible = visible
+        for select in (self.colormap_select, self.normalization_select):
+            if select.disabled != categories:  # they colour numbers, not categories
+                select.disabled = categories
 
     def _count(self, viewport: Viewport, canvas: Canvas, apply: Callable[[Future[Rendered]], None]) -> None:
         """Render the count grid of ``viewport`` on the store's threads, then ``apply`` it."""
@@ -537,6 +610,23 @@ class SessionView:
         self.runner.close()
         self.exporter.shutdown(wait=False, cancel_futures=True)
         self.shown = None
-        self.source.data = {"image": [], "x": [], "y": [], "dw": [], "dh": []}
+        self.source.data = no_image()
+        self.rgba_source.data = no_image()
         self.downloads.data = no_download()
         release_freed_memory()
+
+
+def no_image() -> dict[str, list[Any]]:
+    """The data of an image source that shows nothing."""
+    return {"image": [], "x": [], "y": [], "dw": [], "dh": []}
+
+
+def image_data(grid: Any, viewport: Viewport) -> dict[str, list[Any]]:
+    """The data of an image source that shows ``grid`` over ``viewport``."""
+    return {
+        "image": [grid],
+        "x": [viewport.x0],
+        "y": [viewport.y0],
+        "dw": [viewport.width],
+        "dh": [viewport.height],
+    }

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import BinaryIO, ClassVar
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -42,9 +43,17 @@ logger = logging.getLogger(__name__)
 # Called with (rows read so far, fraction done in [0, 1]).
 ProgressCallback = Callable[[int, float], None]
 
-SYNTHETIC_CATEGORIES = ("north", "west", "south", "east", "centre")
+# Compass sectors of 90 degrees counter-clockwise from east, then the disc of radius 0.5.
+SYNTHETIC_CATEGORIES = ("east", "north", "west", "south", "centre")
+CENTRE_RADIUS = 0.5
 SYNTHETIC_CHUNK_ROWS = 1 << 20
 CSV_BLOCK_BYTES = 16 << 20  # bytes Arrow parses per block (and per thread)
+
+
+def compass_codes(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]) -> npt.NDArray[np.int8]:
+    """The index in :data:`SYNTHETIC_CATEGORIES` of each point (a to the east, b to the north)."""
+    sector = np.floor((np.arctan2(b, a) + math.pi / 4) / (math.pi / 2)).astype(np.int8) % 4
+    return np.where(np.hypot(a, b) < CENTRE_RADIUS, np.int8(4), sector).astype(np.int8)
 
 
 def _ignore_progress(rows: int, fraction: float) -> None:
@@ -112,7 +121,13 @@ class SyntheticSource(DataSource):
         return f"synthetic standard normal points ({self.rows:,} rows, seed {self.seed})"
 
     def identity(self) -> dict[str, object]:
-        return {"kind": "synthetic", "rows": self.rows, "seed": self.seed, "columns": list(self.columns)}
+        return {
+            "kind": "synthetic",
+            "rows": self.rows,
+            "seed": self.seed,
+            "columns": list(self.columns),
+            "categories": list(SYNTHETIC_CATEGORIES),
+        }
 
     def load(self, progress: ProgressCallback = _ignore_progress) -> pd.DataFrame:
         a = np.empty(self.rows, dtype=np.float64)
@@ -129,9 +144,7 @@ class SyntheticSource(DataSource):
             rng.standard_normal(out=a[start:stop])
             rng.standard_normal(out=b[start:stop])
             rng.standard_exponential(out=value[start:stop], dtype=np.float32)
-            sector = np.floor((np.arctan2(b[start:stop], a[start:stop]) + math.pi / 4) / (math.pi / 2))
-            inside = np.hypot(a[start:stop], b[start:stop]) < 0.5
-            codes[start:stop] = np.where(inside, 4, sector.astype(np.int8) % 4)
+            codes[start:stop] = compass_codes(a[start:stop], b[start:stop])
             return stop - start
 
         with ThreadPoolExecutor(max_workers=self.threads) as pool:

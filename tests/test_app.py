@@ -146,7 +146,7 @@ def test_choosing_a_reduction_re_aggregates(fresh_store: DataStore) -> None:
     wait_for_image(doc)
     source = doc.get_model_by_name("image_source")
     reduction = doc.get_model_by_name("reduction")
-    assert reduction.options == ["count", "max", "mean", "min", "sum"]
+    assert reduction.options == ["count", "max", "mean", "min", "sum", ("count_by", "count by category")]
     assert doc.get_model_by_name("column").value == "value"
     reduction.value = "mean"
     for _ in range(500):
@@ -264,8 +264,8 @@ def test_the_address_chooses_the_reduction_and_colours_and_round_trips(fresh_sto
             {"agg": "median", "cmap": "nope", "norm": "sqrt"},
             [
                 "agg=&#x27;median&#x27; in the address is not one of "
-                "[&#x27;count&#x27;, &#x27;max&#x27;, &#x27;mean&#x27;, &#x27;min&#x27;, &#x27;sum&#x27;]; "
-                "showing count",
+                "[&#x27;count&#x27;, &#x27;max&#x27;, &#x27;mean&#x27;, &#x27;min&#x27;, &#x27;sum&#x27;, "
+                "&#x27;count_by&#x27;]; showing count",
                 "cmap=&#x27;nope&#x27; in the address is not one of "
                 "[&#x27;fire&#x27;, &#x27;bmy&#x27;, &#x27;bgy&#x27;, &#x27;kbc&#x27;, &#x27;blues&#x27;, "
                 "&#x27;dimgray&#x27;, &#x27;rainbow4&#x27;]; showing &#x27;fire&#x27;",
@@ -294,8 +294,8 @@ def test_the_address_chooses_the_reduction_and_colours_and_round_trips(fresh_sto
             {"column": "a", "x0": "left", "x1": "1", "y0": "0", "y1": "1"},
             [
                 "x0=&#x27;left&#x27; in the address is not a number; showing the whole data instead",
-                "column=&#x27;a&#x27; in the address is not a numeric column; "
-                "expected one of [&#x27;value&#x27;]; ignoring it",
+                "column=&#x27;a&#x27; in the address is not a numeric or categorical column; "
+                "expected one of [&#x27;value&#x27;, &#x27;category&#x27;]; ignoring it",
             ],
             "count",
         ),
@@ -705,3 +705,102 @@ def test_png_colours_span_the_scales_of_the_page() -> None:
         palette[0],
         palette[255],
     ]
+
+
+def wait_for_rgba(doc: Document) -> dict[str, list[object]]:
+    source = doc.get_model_by_name("rgba_source")
+    wait_until(doc, lambda: bool(source.data["image"]), "no RGBA image arrived")
+    return dict(source.data)
+
+
+def raw_count_by(view: tuple[float, float, float, float]) -> np.ndarray:
+    """Datashader's count-by-category grid of the synthetic rows of ``APP_ARGS`` over ``view``."""
+    import datashader as ds
+
+    from pipeline import SyntheticSource
+
+    x0, x1, y0, y1 = view
+    frame = SyntheticSource(rows=20_000).load()
+    canvas = ds.Canvas(plot_width=40, plot_height=30, x_range=(x0, x1), y_range=(y0, y1))
+    return canvas.points(frame, "a", "b", agg=ds.by("category", ds.count())).values
+
+
+def test_count_by_category_shows_the_shaded_image_and_a_legend(fresh_store: DataStore) -> None:
+    from pipeline.shading import category_colors, shade_categories
+    from pipeline.sources import SYNTHETIC_CATEGORIES
+
+    doc, _context = session_document(ready_handler(fresh_store), VIEW)
+    wait_for_image(doc)
+    reduction = doc.get_model_by_name("reduction")
+    assert ("count_by", "count by category") in reduction.options
+    reduction.value = "count_by"
+    column = doc.get_model_by_name("column")
+    assert (column.value, column.options) == ("category", ["category"])  # only categorical columns
+    data = wait_for_rgba(doc)
+    assert (data["x"][0], data["y"][0], data["dw"][0], data["dh"][0]) == (-1.0, -0.5, 2.5, 2.5)
+
+    view = tuple(float(VIEW[key]) for key in ("x0", "x1", "y0", "y1"))
+    want = raw_count_by(view)
+    assert want.shape == (30, 40, len(SYNTHETIC_CATEGORIES))
+    colors = category_colors(len(SYNTHETIC_CATEGORIES))
+    np.testing.assert_array_equal(np.asarray(data["image"][0]), shade_categories(want, colors))
+    # the image source holds the rows per pixel over all categories: the hover reads them
+    totals = np.asarray(doc.get_model_by_name("image_source").data["image"][0])
+    np.testing.assert_array_equal(totals, want.sum(axis=2))
+    np.testing.assert_array_equal(totals, raw_counts(40, 30, view))
+
+    legend = doc.get_model_by_name("legend")
+    assert legend.visible
+    per_category = want.sum(axis=(0, 1))
+    assert per_category.min() > 0  # every category has rows in this view
+    for label, color, rows in zip(SYNTHETIC_CATEGORIES, colors, per_category, strict=True):
+        assert (
+            f"background:{color}'></span><span class='label'>{label}</span> <span class='rows'>{rows:,}<"
+            in (legend.text)
+        )
+    plot = doc.get_model_by_name("main_plot")
+    image_renderer, rgba_renderer = plot.renderers[:2]
+    assert (image_renderer.visible, rgba_renderer.visible, plot.right[0].visible) == (False, True, False)
+    hover = plot.select_one({"type": HoverTool})
+    assert hover.renderers == [rgba_renderer]
+    assert doc.get_model_by_name("colormap").disabled and doc.get_model_by_name("normalization").disabled
+    assert f"{int(want.sum()):,} rows in view" in doc.get_model_by_name("status").text
+
+    # back to a numeric reduction: its column comes back, the RGBA image and legend go
+    reduction.value = "mean"
+    assert (column.value, column.options) == ("value", ["value"])
+    source = doc.get_model_by_name("image_source")
+    wait_until(doc, lambda: np.asarray(source.data["image"][0]).dtype.kind == "f", "no mean image arrived")
+    assert doc.get_model_by_name("rgba_source").data["image"] == []
+    assert not legend.visible
+    assert (image_renderer.visible, rgba_renderer.visible, plot.right[0].visible) == (True, False, True)
+    assert hover.renderers == [image_renderer]
+    assert not doc.get_model_by_name("colormap").disabled
+
+
+def test_the_address_opens_count_by_category(fresh_store: DataStore) -> None:
+    handler = ready_handler(fresh_store)
+    doc, _context = session_document(handler, VIEW | {"agg": "count_by", "column": "category"})
+    wait_for_rgba(doc)
+    assert address_the_page_writes(doc)["agg"] == "count_by"
+    assert address_the_page_writes(doc)["column"] == "category"
+    assert doc.get_model_by_name("message").text == ""
+
+    doc, _context = session_document(handler, VIEW | {"agg": "count_by", "column": "value"})
+    wait_for_image(doc)
+    assert doc.get_model_by_name("message").text == (
+        "column=&#x27;value&#x27; in the address is not a categorical column; "
+        "expected one of [&#x27;category&#x27;]; showing count"
+    )
+    assert doc.get_model_by_name("reduction").value == "count"
+
+
+def test_png_download_of_count_by_category_is_the_shaded_image(fresh_store: DataStore) -> None:
+    doc, _context = session_document(
+        ready_handler(fresh_store), VIEW | {"agg": "count_by", "column": "category"}
+    )
+    rgba = np.asarray(wait_for_rgba(doc)["image"][0])
+    click(doc, "download_png")
+    filename, media_type, content = downloaded(doc)
+    assert (filename, media_type) == ("count_by-category.png", "image/png")
+    np.testing.assert_array_equal(decoded_png(content), rgba.view(np.uint8).reshape(30, 40, 4))

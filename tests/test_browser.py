@@ -19,6 +19,7 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 SCREENSHOT = DOCS / "screenshot.png"
 HOVER_SCREENSHOT = DOCS / "hover.png"
 HISTOGRAMS_SCREENSHOT = DOCS / "histograms.png"
+CATEGORIES_SCREENSHOT = DOCS / "categories.png"
 
 IMAGE_READY = """() => {
     const doc = window.Bokeh && Bokeh.documents[0];
@@ -424,6 +425,52 @@ def test_hover_shows_the_value_and_bounds_of_the_pixel(
         assert_shows_bounds(y_bounds, y0, y1)
         i, j = grid.empty_pixel()
         assert page.hover(grid, i, j)[0] == ("mean(value):", "no rows")
+        assert page.errors == []
+    finally:
+        page.close()
+
+
+RGBA_SHOWN = """() => {
+    const doc = Bokeh.documents[0];
+    const source = doc.get_model_by_name('rgba_source');
+    return source.data.image.length > 0 && doc.get_model_by_name('legend').visible;
+}"""
+
+
+def test_count_by_category_is_drawn_with_its_legend_and_hover(
+    browser: Any, server: ServerProcess, tmp_path: Path
+) -> None:
+    page = Page(browser, server.url)
+    try:
+        page.wait_for_image()
+        page.page.get_by_label("Each pixel shows").select_option(label="count by category")
+        page.page.wait_for_function(RGBA_SHOWN, timeout=30_000)
+        assert page.model("column", "value") == "category"
+        legend = page.page.locator(".bk-Div").filter(has_text="Rows in view by category")
+        legend.wait_for(state="visible")
+        labels = legend.locator(".label").all_inner_texts()
+        assert labels == ["east", "north", "west", "south", "centre"]
+        rows = [int(text.replace(",", "")) for text in legend.locator(".rows").all_inner_texts()]
+        box = page.page.evaluate(FRAME_BOX)
+        assert painted_fraction(page.page.screenshot(clip=box)) > 0.2, "the plot area is blank"
+        # the hover reads the rows per pixel over all categories, which sum to the legend's rows
+        grid = page.grid()
+        assert int(grid.values.sum()) == sum(rows)
+        i, j = grid.distinct_pixel()
+        (label, value), _, _ = page.hover(grid, i, j)
+        assert (label, value) == ("rows, all categories:", str(int(grid.values[j, i])))
+        time.sleep(0.3)
+        page.page.mouse.move(0, 0)
+        time.sleep(0.3)
+        target = CATEGORIES_SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") else tmp_path / "categories.png"
+        page.page.screenshot(path=str(target))
+        assert page.query()["agg"] == "count_by"
+
+        page.page.get_by_label("Each pixel shows").select_option("count")
+        page.page.wait_for_function(
+            "() => Bokeh.documents[0].get_model_by_name('rgba_source').data.image.length == 0", timeout=30_000
+        )
+        legend.wait_for(state="hidden")
         assert page.errors == []
     finally:
         page.close()

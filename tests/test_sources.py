@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from pipeline import ColumnError, SourceError, SyntheticSource, open_source
+from pipeline.sources import SYNTHETIC_CATEGORIES
 
 
 def write_csv(path: Path, text: str) -> Path:
@@ -23,7 +24,19 @@ def test_synthetic_is_reproducible_and_standard_normal() -> None:
     for name in ("a", "b"):
         assert abs(first[name].mean()) < 0.01
         assert abs(first[name].std() - 1) < 0.01
-    assert set(first["category"].cat.categories) == {"north", "west", "south", "east", "centre"}
+    assert list(first["category"].cat.categories) == ["east", "north", "west", "south", "centre"]
+
+
+def test_synthetic_categories_are_the_compass_sectors_and_the_centre() -> None:
+    from pipeline.sources import compass_codes
+
+    a = np.array([2.0, 0.0, -2.0, 0.0, 0.1, 1.0, -1.0, 0.4, 0.5])
+    b = np.array([0.0, 2.0, 0.0, -2.0, 0.1, 0.9, -1.1, 0.0, 0.0])
+    labels = [SYNTHETIC_CATEGORIES[code] for code in compass_codes(a, b)]
+    assert labels == ["east", "north", "west", "south", "centre", "east", "south", "centre", "east"]
+    frame = SyntheticSource(rows=5_000).load()
+    north = frame["category"] == "north"
+    assert (frame["b"][north] > frame["a"][north].abs()).all()
 
 
 def test_synthetic_reports_progress() -> None:
