@@ -2,9 +2,10 @@
 
 The address names the view (``x0``, ``x1``, ``y0``, ``y1``, read by
 :meth:`pipeline.Viewport.from_query`) and the choices: ``agg`` (the reduction), ``column``,
-``cmap`` (a colour map of :data:`app.mapper.COLORMAPS`) and ``norm`` (a normalisation of
-:data:`app.mapper.NORMALIZATIONS`). The page rewrites its address after each gesture and each
-choice (:data:`KEEP_IN_ADDRESS`), so that copying it shares what is on screen.
+``cmap`` (a colour map of :data:`app.mapper.COLORMAPS`), ``norm`` (a normalisation of
+:data:`app.mapper.NORMALIZATIONS`) and ``spread`` (of :data:`app.spreading.SPREADS`). The page
+rewrites its address after each gesture and each choice (:data:`KEEP_IN_ADDRESS`), so that
+copying it shares what is on screen.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pipeline import Reduction
 from pipeline.reduction import CATEGORY_REDUCTIONS, COLUMN_REDUCTIONS
 
 from .mapper import COLORMAPS, DEFAULT_COLORMAP, DEFAULT_NORMALIZATION, NORMALIZATIONS
+from .spreading import DEFAULT_SPREAD, SPREADS
 
 # A CustomJS callback on the plot's RangesUpdate and on each choice's Select.
 KEEP_IN_ADDRESS = """
@@ -31,6 +33,7 @@ else
     params.delete("column")
 params.set("cmap", colormap.value)
 params.set("norm", normalization.value)
+params.set("spread", spread.value)
 window.history.replaceState(null, "", "?" + params.toString())
 """
 
@@ -73,6 +76,7 @@ class Choices:
     column: str | None
     colormap: str = DEFAULT_COLORMAP
     normalization: str = DEFAULT_NORMALIZATION
+    spread: str = DEFAULT_SPREAD
 
     @property
     def reduction(self) -> Reduction:
@@ -130,4 +134,10 @@ def choices_from_query(
             f"showing {DEFAULT_NORMALIZATION!r}"
         )
         normalization = DEFAULT_NORMALIZATION
-    return Choices(agg, column or default_column, colormap, normalization), problems
+    spread = arguments.get("spread", DEFAULT_SPREAD)
+    if spread not in SPREADS:
+        problems.append(
+            f"spread={spread!r} in the address is not one of {list(SPREADS)}; showing {DEFAULT_SPREAD!r}"
+        )
+        spread = DEFAULT_SPREAD
+    return Choices(agg, column or default_column, colormap, normalization, spread), problems

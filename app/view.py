@@ -7,7 +7,8 @@ hovering shows a pixel's value and extent, read from the grid in the page
 Beside the image, histograms show the rows in view per pixel column and row
 (``histograms.py``); the box-select tool counts the rows in a box (``selection.py``); two
 buttons download the image as a PNG and its grid as a ``.npy`` file (``export.py``). Count by
-category is shaded on the server into an RGBA image, with a legend (``categories.py``).
+category is shaded on the server into an RGBA image, with a legend (``categories.py``). The
+page spreads isolated points for display only (``spreading.py``).
 
 Renders, counts and downloads run on worker threads; results come back through
 ``add_next_tick_callback``, the one thread-safe way into a Bokeh document. Per session, only
@@ -61,6 +62,7 @@ from .export import Download, download_source, grid_download, no_download, png_d
 from .histograms import Histograms
 from .mapper import COLORMAPS, NORMALIZATIONS, ImageColours
 from .selection import ONE_PIXEL, box_viewport, selection_text
+from .spreading import SPREADS, display_source, spread_in_the_page
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +97,9 @@ class SessionView:
         self.selection = Div(name="selection", text="")
         self.source = ColumnDataSource(name="image_source", data=no_image())
         self.rgba_source = ColumnDataSource(name="rgba_source", data=no_image())
+        # what the glyphs draw: the exact images, isolated points spread in the page
+        self.display = display_source("display_source")
+        self.rgba_display = display_source("rgba_display")
         self.legend = Div(name="legend", text="", visible=False)
         self.reduction = Reduction()
         self.canvas: Canvas | None = None
@@ -190,9 +195,9 @@ class SessionView:
         )
         self.colours = ImageColours(self.doc, self.source, choices.colormap, choices.normalization)
         self.glyph = Image(image="image", x="x", y="y", dw="dw", dh="dh", color_mapper=self.colours.mapper)
-        self.image_renderer = plot.add_glyph(self.source, self.glyph)
+        self.image_renderer = plot.add_glyph(self.display, self.glyph)
         self.rgba_renderer = plot.add_glyph(
-            self.rgba_source, ImageRGBA(image="image", x="x", y="y", dw="dw", dh="dh"), visible=False
+            self.rgba_display, ImageRGBA(image="image", x="x", y="y", dw="dw", dh="dh"), visible=False
         )
         self.color_bar = ColorBar(color_mapper=self.colours.mapper, width=12)
         plot.add_layout(self.color_bar, "right")
@@ -238,7 +243,26 @@ class SessionView:
         )
         for select in (self.colormap_select, self.normalization_select):
             select.on_change("value", self._on_colours_changed)
-        selects = (self.reduction_select, self.column_select, self.colormap_select, self.normalization_select)
+        self.spread_select = Select(
+            name="spread",
+            title="Spread points",
+            value=choices.spread,
+            options=select_options(SPREADS.items()),
+        )
+        spread_in_the_page(
+            self.doc,
+            (self.source, self.rgba_source),
+            ("values", "rgba"),
+            (self.display, self.rgba_display),
+            self.spread_select,
+        )
+        selects = (
+            self.reduction_select,
+            self.column_select,
+            self.colormap_select,
+            self.normalization_select,
+            self.spread_select,
+        )
         png_button = Button(name="download_png", label="Download PNG", align="end")
         png_button.on_click(self._download_png)
         grid_button = Button(name="download_grid", label="Download grid (.npy)", align="end")
@@ -263,6 +287,7 @@ class SessionView:
                 "column": self.column_select,
                 "colormap": self.colormap_select,
                 "normalization": self.normalization_select,
+                "spread": self.spread_select,
             },
             code=KEEP_IN_ADDRESS,
         )

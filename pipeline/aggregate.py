@@ -119,10 +119,40 @@ def _merge(combine: Combine, into: npt.NDArray[np.generic], part: npt.NDArray[np
         np.add(into, part, out=into)
 
 
+def _moments(parts: Mapping[str, npt.NDArray[np.generic]]) -> dict[str, npt.NDArray[np.float64]]:
+    """Count, sum and m2 grids (no rows: 0, 0, 0) from Datashader's count, sum and var grids."""
+    count = parts["count"].astype(np.float64)
+    return {
+        "count": count,
+        "sum": np.nan_to_num(parts["sum"].astype(np.float64), nan=0.0),
+        "m2": np.nan_to_num(parts["var"].astype(np.float64), nan=0.0) * count,
+    }
+
+
+def _merge_moments(
+    into: dict[str, npt.NDArray[np.float64]], part: Mapping[str, npt.NDArray[np.float64]]
+) -> None:
+    """Chan's pairwise update: the count, sum and m2 grids of the union of two row sets."""
+    n_a, n_b = into["count"], part["count"]
+    n = n_a + n_b
+    with np.errstate(invalid="ignore", divide="ignore"):
+        delta = np.where((n_a > 0) & (n_b > 0), part["sum"] / n_b - into["sum"] / n_a, 0.0)
+        into["m2"] += part["m2"] + np.where(n > 0, delta * delta * n_a * n_b / n, 0.0)
+    into["sum"] += part["sum"]
+    into["count"] = n
+
+
 def _merge_partials(
     combine: Combine, into: dict[str, npt.NDArray[np.generic]], parts: Mapping[str, npt.NDArray[np.generic]]
 ) -> None:
     """Fold named partial grids into ``into`` (a grid seen for the first time is copied)."""
+    if combine is Combine.MOMENTS:
+        moments = _moments(parts) if "var" in parts else dict(parts)
+        if into:
+            _merge_moments(into, moments)  # type: ignore[arg-type]
+        else:
+            into.update({name: values.copy() for name, values in moments.items()})
+        return
     for name, values in parts.items():
         if name in into:
             _merge(combine.of_partials, into[name], values)
@@ -237,4 +267,8 @@ def _finish(reduction: Reduction, merged: dict[str, npt.NDArray[np.generic]]) ->
         counts = merged["count"].astype(np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(counts > 0, merged["sum"].astype(np.float64) / counts, np.nan)
+    if reduction.combine is Combine.MOMENTS:
+        n = merged["count"].astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(n > 0, np.sqrt(merged["m2"].astype(np.float64) / n), np.nan)
     return merged[reduction.name]

@@ -28,6 +28,9 @@ class Combine(Enum):
     MIN = "min"
     MAX = "max"
     MEAN = "mean"  # kept as a sum grid and a count grid, divided at the end
+    # kept as count, sum and m2 (the sum of squared deviations from the mean) grids, merged
+    # with Chan's pairwise update, as Datashader merges its own
+    MOMENTS = "moments"
 
     @property
     def of_partials(self) -> Combine:
@@ -42,16 +45,18 @@ REDUCTIONS: dict[str, Combine] = {
     "min": Combine.MIN,
     "max": Combine.MAX,
     "mean": Combine.MEAN,
+    "std": Combine.MOMENTS,
     "count_by": Combine.ADD,  # one count per category: a (height, width, categories) grid
 }
-COLUMN_REDUCTIONS = frozenset({"sum", "min", "max", "mean"})
+COLUMN_REDUCTIONS = frozenset({"sum", "min", "max", "mean", "std"})
 CATEGORY_REDUCTIONS = frozenset({"count_by"})
 
 
 @dataclass(frozen=True, slots=True)
 class Reduction:
     """A reduction name plus the column it reads: none for ``count``, a numeric one for ``sum``,
-    ``mean``, ``min`` and ``max``, a categorical one for ``count_by``."""
+    ``mean``, ``min``, ``max`` and ``std`` (population standard deviation, as Datashader's),
+    a categorical one for ``count_by``."""
 
     name: str = "count"
     column: str | None = None
@@ -109,6 +114,8 @@ class Reduction:
         """Datashader reductions whose grids merge across row sets into this one."""
         if self.combine is Combine.MEAN:
             return {"sum": ds.sum(self.column), "count": ds.count(self.column)}
+        if self.combine is Combine.MOMENTS:  # var becomes m2 = var * count as each grid arrives
+            return {"count": ds.count(self.column), "sum": ds.sum(self.column), "var": ds.var(self.column)}
         return {self.name: self.to_datashader()}
 
     def __str__(self) -> str:

@@ -19,6 +19,7 @@ REDUCTIONS = [
     Reduction("min", "value"),
     Reduction("max", "value"),
     Reduction("mean", "value"),
+    Reduction("std", "value"),
     Reduction("count_by", "kind"),
 ]
 
@@ -61,6 +62,8 @@ def assert_same(got: np.ndarray, want: np.ndarray, reduction: Reduction) -> None
     assert got.dtype == want.dtype
     if reduction.name in ("sum", "mean"):  # rows are summed in another order
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=0, equal_nan=True)
+    elif reduction.name == "std":  # partial moments are merged pairwise, not in Datashader's order
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12, equal_nan=True)
     else:
         np.testing.assert_array_equal(got, want)
 
@@ -83,6 +86,14 @@ def test_hand_checked_counts_on_a_2x2_canvas(pool: ThreadPoolExecutor) -> None:
     sums = aggregator.aggregate(viewport, canvas, Reduction("sum", "value")).grid
     # values are the points' positions in `points`: 0-2, 3-5, 6-10, 11-14
     np.testing.assert_array_equal(sums, [[0 + 1 + 2, 3 + 4 + 5], [6 + 7 + 8 + 9 + 10, 11 + 12 + 13 + 14]])
+    # population standard deviations: of 3 consecutive integers sqrt(2/3), of 5 sqrt(2), of 4
+    # sqrt(5/4); the threaded path merges the partial moments of split row ranges
+    for gather_max_rows in (10**9, 0):
+        aggregator.gather_max_rows = gather_max_rows
+        stds = aggregator.aggregate(viewport, canvas, Reduction("std", "value")).grid
+        np.testing.assert_allclose(stds, np.sqrt([[2 / 3, 2 / 3], [2, 5 / 4]]), rtol=1e-14)
+    empty = aggregator.aggregate(Viewport(5.0, 6.0, 5.0, 6.0), canvas, Reduction("std", "value")).grid
+    assert np.isnan(empty).all()
 
 
 @pytest.mark.parametrize("path", PATHS)

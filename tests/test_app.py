@@ -49,12 +49,8 @@ def run_pending_callbacks(doc: Document) -> None:
 
 def wait_for_image(doc: Document) -> dict[str, list[object]]:
     source = doc.get_model_by_name("image_source")
-    for _ in range(200):
-        run_pending_callbacks(doc)
-        if source.data["image"]:
-            return dict(source.data)
-        time.sleep(0.01)  # the render runs on the store's threads
-    raise AssertionError("no image arrived")
+    wait_until(doc, lambda: bool(source.data["image"]), "no image arrived")
+    return dict(source.data)
 
 
 def loaded_document(argv: list[str], store: DataStore, state: LoadState) -> Document:
@@ -146,7 +142,15 @@ def test_choosing_a_reduction_re_aggregates(fresh_store: DataStore) -> None:
     wait_for_image(doc)
     source = doc.get_model_by_name("image_source")
     reduction = doc.get_model_by_name("reduction")
-    assert reduction.options == ["count", "max", "mean", "min", "sum", ("count_by", "count by category")]
+    assert reduction.options == [
+        "count",
+        "max",
+        "mean",
+        "min",
+        "std",
+        "sum",
+        ("count_by", "count by category"),
+    ]
     assert doc.get_model_by_name("column").value == "value"
     reduction.value = "mean"
     for _ in range(500):
@@ -209,7 +213,13 @@ def address_the_page_writes(doc: Document) -> dict[str, str]:
         "y0": plot.y_range.start,
         "y1": plot.y_range.end,
     }
-    choices = {"agg": "reduction", "column": "column", "cmap": "colormap", "norm": "normalization"}
+    choices = {
+        "agg": "reduction",
+        "column": "column",
+        "cmap": "colormap",
+        "norm": "normalization",
+        "spread": "spread",
+    }
     return {key: repr(value) for key, value in ends.items()} | {
         key: doc.get_model_by_name(name).value for key, name in choices.items()
     }
@@ -232,6 +242,7 @@ def test_the_address_chooses_the_reduction_and_colours_and_round_trips(fresh_sto
         "column": "value",
         "cmap": "bmy",
         "norm": "log",
+        "spread": "2",
     }
     doc, _context = session_document(handler, address)
     data = wait_for_image(doc)
@@ -239,12 +250,14 @@ def test_the_address_chooses_the_reduction_and_colours_and_round_trips(fresh_sto
     grid = np.asarray(data["image"][0])
     assert grid.dtype.kind == "f"  # the maximum of a column, not counts
     assert [
-        doc.get_model_by_name(name).value for name in ("reduction", "column", "colormap", "normalization")
+        doc.get_model_by_name(name).value
+        for name in ("reduction", "column", "colormap", "normalization", "spread")
     ] == [
         "max",
         "value",
         "bmy",
         "log",
+        "2",
     ]
     mapper, bar_mapper = image_colours(doc)
     assert isinstance(mapper, LogColorMapper) and bar_mapper is mapper
@@ -261,16 +274,19 @@ def test_the_address_chooses_the_reduction_and_colours_and_round_trips(fresh_sto
     ("address", "problems", "reduction"),
     [
         (
-            {"agg": "median", "cmap": "nope", "norm": "sqrt"},
+            {"agg": "median", "cmap": "nope", "norm": "sqrt", "spread": "wide"},
             [
                 "agg=&#x27;median&#x27; in the address is not one of "
-                "[&#x27;count&#x27;, &#x27;max&#x27;, &#x27;mean&#x27;, &#x27;min&#x27;, &#x27;sum&#x27;, "
-                "&#x27;count_by&#x27;]; showing count",
+                "[&#x27;count&#x27;, &#x27;max&#x27;, &#x27;mean&#x27;, &#x27;min&#x27;, &#x27;std&#x27;, "
+                "&#x27;sum&#x27;, &#x27;count_by&#x27;]; showing count",
                 "cmap=&#x27;nope&#x27; in the address is not one of "
                 "[&#x27;fire&#x27;, &#x27;bmy&#x27;, &#x27;bgy&#x27;, &#x27;kbc&#x27;, &#x27;blues&#x27;, "
                 "&#x27;dimgray&#x27;, &#x27;rainbow4&#x27;]; showing &#x27;fire&#x27;",
                 "norm=&#x27;sqrt&#x27; in the address is not one of "
                 "[&#x27;eq_hist&#x27;, &#x27;log&#x27;, &#x27;linear&#x27;]; showing &#x27;eq_hist&#x27;",
+                "spread=&#x27;wide&#x27; in the address is not one of "
+                "[&#x27;auto&#x27;, &#x27;0&#x27;, &#x27;1&#x27;, &#x27;2&#x27;, &#x27;3&#x27;]; "
+                "showing &#x27;auto&#x27;",
             ],
             "count",
         ),
@@ -431,8 +447,10 @@ def test_colour_ranges_follow_each_grid(
 
 # -- histograms, box count, downloads -----------------------------------------------------------
 def wait_until(doc: Document, condition: Callable[[], bool], failure: str) -> None:
-    """Run the document's callbacks until ``condition`` holds (results come from worker threads)."""
-    for _ in range(500):
+    """Run the document's callbacks until ``condition`` holds (results come from worker threads;
+    a reduction's first image may wait for its kernels to compile)."""
+    deadline = time.monotonic() + 60.0
+    while time.monotonic() < deadline:
         run_pending_callbacks(doc)
         if condition():
             return
@@ -804,3 +822,19 @@ def test_png_download_of_count_by_category_is_the_shaded_image(fresh_store: Data
     filename, media_type, content = downloaded(doc)
     assert (filename, media_type) == ("count_by-category.png", "image/png")
     np.testing.assert_array_equal(decoded_png(content), rgba.view(np.uint8).reshape(30, 40, 4))
+
+
+def test_the_standard_deviation_of_a_column_is_datashaders(fresh_store: DataStore) -> None:
+    import datashader as ds
+
+    from pipeline import SyntheticSource
+
+    doc, _context = session_document(ready_handler(fresh_store), VIEW | {"agg": "std", "column": "value"})
+    grid = np.asarray(wait_for_image(doc)["image"][0])
+    frame = SyntheticSource(rows=20_000).load()
+    cvs = ds.Canvas(40, 30, x_range=(-1.0, 1.5), y_range=(-0.5, 2.0))
+    want = cvs.points(frame, "a", "b", agg=ds.std("value")).values
+    assert np.isnan(want).any() and (want > 0).any()
+    np.testing.assert_allclose(grid, want, rtol=1e-9, atol=1e-12, equal_nan=True)
+    assert doc.get_model_by_name("message").text == ""
+    assert doc.get_model_by_name("main_plot").select_one({"type": HoverTool}).tooltips[0][0] == "std(value)"

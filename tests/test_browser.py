@@ -476,6 +476,88 @@ def test_count_by_category_is_drawn_with_its_legend_and_hover(
         page.close()
 
 
+SPREAD_OF = """async ([values, shape, dtype, kind, spread]) => {
+    const {ndarray} = Bokeh.require("core/util/ndarray");
+    const doc = Bokeh.documents[0];
+    const [name, shown] = kind == "rgba"
+        ? ["rgba_source", "rgba_display"] : ["image_source", "display_source"];
+    const display = doc.get_model_by_name(shown);
+    display.data = {image: [], x: [], y: [], dw: [], dh: []};
+    doc.get_model_by_name("spread").value = spread;
+    const grid = ndarray(values.map((v) => v == null ? NaN : v), {dtype, shape});
+    doc.get_model_by_name(name).data = {image: [grid], x: [0], y: [0], dw: [shape[1]], dh: [shape[0]]};
+    // CustomJS callbacks run asynchronously
+    for (let waited = 0; display.data.dw[0] != shape[1] || display.data.dh[0] != shape[0]; waited += 10) {
+        if (waited > 5000) throw new Error("the display was not redrawn");
+        await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const drawn = display.data.image[0];
+    const exact = doc.get_model_by_name(name).data.image[0];
+    return {values: Array.from(drawn, (v) => Number.isNaN(v) ? null : v), same: drawn === exact};
+}"""
+
+
+def test_spreading_fills_empty_pixels_near_points_and_keeps_every_value(
+    browser: Any, server: ServerProcess
+) -> None:
+    page = Page(browser, server.url)
+    try:
+        page.wait_for_image()
+        # the default view is dense: "auto" draws the exact grid itself
+        assert page.model("spread", "value") == "auto"
+        assert page.page.evaluate(
+            "() => { const doc = Bokeh.documents[0];"
+            " return doc.get_model_by_name('display_source').data.image[0]"
+            " === doc.get_model_by_name('image_source').data.image[0] }"
+        )
+        page.wait_until_no_new_image()
+
+        def spread(values: list[Any], shape: list[int], dtype: str, kind: str, choice: str) -> dict[str, Any]:
+            return dict(page.page.evaluate(SPREAD_OF, [values, shape, dtype, kind, choice]))
+
+        counts = [
+            [5, 0, 0, 0, 0, 0, 0],
+            [0, 0, 0, 0, 0, 0, 0],
+            [0, 0, 0, 3, 0, 7, 0],
+            [0, 0, 0, 0, 0, 0, 0],
+            [0, 0, 0, 0, 0, 0, 0],
+        ]
+        # each empty pixel takes the largest count within one pixel; points keep their counts
+        one_pixel = [
+            [5, 5, 0, 0, 0, 0, 0],
+            [5, 5, 3, 3, 7, 7, 7],
+            [0, 0, 3, 3, 7, 7, 7],
+            [0, 0, 3, 3, 7, 7, 7],
+            [0, 0, 0, 0, 0, 0, 0],
+        ]
+        flat = [value for row in counts for value in row]
+        assert spread(flat, [5, 7], "uint8", "values", "1")["values"] == [v for row in one_pixel for v in row]
+        # auto: at a radius of 1 no point has a neighbour, at 2 two of the three have: radius 1
+        assert spread(flat, [5, 7], "uint8", "values", "auto")["values"] == [
+            v for row in one_pixel for v in row
+        ]
+        assert spread(flat, [5, 7], "uint8", "values", "0") == {"values": flat, "same": True}
+        # another reduction's grid: NaN is empty, zero is a value
+        assert spread([None, 0.0, None, None, 2.5], [1, 5], "float64", "values", "1")["values"] == [
+            0.0,
+            0.0,
+            0.0,
+            2.5,
+            2.5,
+        ]
+        # RGBA: an empty (transparent) pixel takes its most opaque neighbour
+        opaque, faint = 0xFF0000FF, 0x400000FF
+        assert spread([opaque, 0, faint, 0], [1, 4], "uint32", "rgba", "1")["values"] == [
+            opaque,
+            opaque,
+            faint,
+            faint,
+        ]
+        assert page.errors == []
+    finally:
+        page.close()
+
+
 IMAGE_COLOURS = """() => {
     const doc = Bokeh.documents[0];
     const plot = doc.get_model_by_name('main_plot');
@@ -618,7 +700,7 @@ def test_the_address_carries_the_choices(browser: Any, server: ServerProcess) ->
         page.settle_one_image(0)
         query = page.query()
         assert [float(query.pop(key)) for key in ("x0", "x1", "y0", "y1")] == page.ranges()
-        assert query == {"agg": "mean", "column": "value", "cmap": "kbc", "norm": "log"}
+        assert query == {"agg": "mean", "column": "value", "cmap": "kbc", "norm": "log", "spread": "auto"}
         assert page.errors == [] and page.warnings == []
     finally:
         page.close()

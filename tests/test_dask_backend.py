@@ -28,7 +28,13 @@ VIEWPORTS = [
     Viewport.from_ranges(0.0, 0.05, 0.0, 0.05),
     Viewport.from_ranges(10.0, 11.0, 10.0, 11.0),  # no rows
 ]
-REDUCTIONS = [Reduction(), Reduction("sum", "value"), Reduction("mean", "value"), Reduction("max", "value")]
+REDUCTIONS = [
+    Reduction(),
+    Reduction("sum", "value"),
+    Reduction("mean", "value"),
+    Reduction("max", "value"),
+    Reduction("std", "value"),
+]
 CANVAS = Canvas(60, 40)
 
 

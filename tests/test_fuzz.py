@@ -55,5 +55,5 @@ def test_reduction_validation(name: str, column: str | None) -> None:
     except ReductionError as err:
         assert repr(name) in str(err) or repr(column) in str(err)
         return
-    assert reduction.name in ("count", "sum", "min", "max", "mean")
+    assert reduction.name in ("count", "sum", "min", "max", "mean", "std")
     assert reduction.column in (None, "a", "b", "value")

@@ -10,7 +10,7 @@ def test_unknown_reduction_lists_the_valid_ones() -> None:
     with pytest.raises(
         ReductionError,
         match=r"unknown reduction 'median'; expected one of "
-        r"\['count', 'count_by', 'max', 'mean', 'min', 'sum'\]",
+        r"\['count', 'count_by', 'max', 'mean', 'min', 'std', 'sum'\]",
     ):
         Reduction("median", "value")
 
