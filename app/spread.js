@@ -33,43 +33,48 @@ function keys_of(grid, kind) {
   return keys
 }
 
-// the fraction of non-empty pixels with another non-empty pixel within `radius`
-function density(keys, rows, columns, radius) {
-  const filled = new Int32Array(keys.length)
-  for (let p = 0; p < keys.length; p++)
-    filled[p] = keys[p] > -Infinity ? 1 : 0
-  // box sums: along rows, then along columns
-  const across = new Int32Array(keys.length)
-  for (let j = 0; j < rows; j++) {
-    const row = j * columns
-    for (let i = 0; i < columns; i++) {
-      let sum = 0
-      for (let k = Math.max(0, i - radius); k <= Math.min(columns - 1, i + radius); k++)
-        sum += filled[row + k]
-      across[row + i] = sum
-    }
-  }
-  let nonempty = 0
+// whether more than THRESHOLD of the non-empty pixels have another non-empty pixel within
+// `radius`: each pixel's window is searched only until a neighbour turns up, and the scan stops
+// as soon as the answer is known, so dense images cost about one look per pixel
+function crowded(keys, rows, columns, radius, nonempty) {
+  const needed = THRESHOLD * nonempty
   let neighboured = 0
+  let left = nonempty
   for (let j = 0; j < rows; j++) {
+    const j0 = Math.max(0, j - radius), j1 = Math.min(rows - 1, j + radius)
     for (let i = 0; i < columns; i++) {
       const p = j * columns + i
-      if (!filled[p])
+      if (keys[p] == -Infinity)
         continue
-      nonempty++
-      let sum = 0
-      for (let k = Math.max(0, j - radius); k <= Math.min(rows - 1, j + radius); k++)
-        sum += across[k * columns + i]
-      if (sum > 1)
-        neighboured++
+      const i0 = Math.max(0, i - radius), i1 = Math.min(columns - 1, i + radius)
+      let found = false
+      for (let k = j0; k <= j1 && !found; k++) {
+        const row = k * columns
+        for (let m = i0; m <= i1; m++) {
+          if (keys[row + m] != -Infinity && row + m != p) {
+            found = true
+            break
+          }
+        }
+      }
+      if (found && ++neighboured > needed)
+        return true
+      if (--left + neighboured <= needed)
+        return false
     }
   }
-  return nonempty == 0 ? 1 : neighboured / nonempty
+  return neighboured > needed
 }
 
 function auto_radius(keys, rows, columns) {
+  let nonempty = 0
+  for (let p = 0; p < keys.length; p++)
+    if (keys[p] != -Infinity)
+      nonempty++
+  if (nonempty == 0)
+    return 0
   let radius = 0
-  while (radius < MAX_RADIUS && density(keys, rows, columns, radius + 1) <= THRESHOLD)
+  while (radius < MAX_RADIUS && !crowded(keys, rows, columns, radius + 1, nonempty))
     radius++
   return radius
 }

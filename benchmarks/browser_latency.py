@@ -1,10 +1,12 @@
 """Latency and bytes per image as a person sees them: headless Chromium against ``bokeh serve``.
 
     python -m benchmarks.browser_latency [--rows 70000000] [--gestures 20] [--pages 10]
+        [--views full mid deep] [--spread auto 0]
 
 Measured in the browser's own clock: from the ``wheel`` event (or the ``pointerup`` ending a
-drag) to the first canvas repaint after the new image arrived, for full, mid and deep views,
-median of ``--gestures`` gestures each. Bytes per image update are the loopback bytes the
+drag) to the first canvas repaint after the page drew the new image (its display copy, spread
+or not), for full, mid and deep views, median of ``--gestures`` gestures each, for each
+``--spread`` choice side by side on one server. Bytes per image update are the loopback bytes the
 server process sent while those updates happened (websocket compression on, as ``make serve``
 runs it), divided by the number of updates. Then ``--pages`` pages zoom at once and the median
 latency is compared with the single page's. Prints a table, writes
@@ -32,7 +34,7 @@ VIEWS = {"full": (-5.0, 5.0), "mid": (-0.5, 0.5), "deep": (0.0, 0.05)}
 INSTALL = """() => {
     const doc = Bokeh.documents[0];
     const plot = doc.get_model_by_name('main_plot');
-    const source = doc.get_model_by_name('image_source');
+    const source = doc.get_model_by_name('display_source');  // what the image glyph draws
     const view = Bokeh.index.find_one(plot);
     window.bench = {input: null, dataAt: null, images: 0, samples: []};
     const onInput = () => { window.bench.input = performance.now(); window.bench.dataAt = null; };
@@ -123,7 +125,11 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, default=70_000_000)
     parser.add_argument("--gestures", type=int, default=20)
-    parser.add_argument("--pages", type=int, default=10)
+    parser.add_argument("--pages", type=int, default=10, help="pages zooming at once (0: skip)")
+    parser.add_argument("--views", nargs="+", choices=list(VIEWS), default=list(VIEWS))
+    parser.add_argument(
+        "--spread", nargs="+", default=["auto"], help="spread choices to compare (the address's spread=)"
+    )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     options = parser.parse_args()
     from playwright.sync_api import sync_playwright
@@ -132,47 +138,71 @@ def main() -> None:
     with ServerProcess(["--rows", str(options.rows)], SERVER_ARGS) as server, sync_playwright() as playwright:
         wait_for_log(server, "ready:", timeout=900)
         browser = launch_chromium(playwright)
-        page, box = open_page(browser, server.url)
-        for name, view in VIEWS.items():
-            go_to(page, view)
-            counter_before, images_before = psutil.net_io_counters(pernic=True)["lo"].bytes_sent, images(page)
-            wheel_ms = gestures(page, box, "wheel", options.gestures)
-            loopback = psutil.net_io_counters(pernic=True)["lo"].bytes_sent - counter_before
-            updates = images(page) - images_before
-            go_to(page, view)
-            drag_ms = gestures(page, box, "drag", options.gestures)
-            results["views"][name] = {
-                "wheel_median_ms": statistics.median(wheel_ms),
-                "wheel_min_ms": min(wheel_ms),
-                "drag_median_ms": statistics.median(drag_ms),
-                "drag_min_ms": min(drag_ms),
-                "bytes_per_update": loopback / max(updates, 1),
-            }
-        page.close()
-        # many pages zooming at once
-        pages = [open_page(browser, server.url) for _ in range(options.pages)]
-        for each, _ in pages:
-            go_to(each, VIEWS["mid"])
-            each.evaluate("() => { window.bench.samples = []; }")
-        for step in range(max(options.gestures // 2, 1)):
-            counts = [images(each) for each, _ in pages]
-            for each, each_box in pages:
-                wheel(each, each_box, step)
-            for (each, _), count in zip(pages, counts, strict=True):
-                wait_images(each, count + 1, timeout=60)
-            time.sleep(0.15)
-        together = [ms for each, _ in pages for ms in each.evaluate("() => window.bench.samples")]
-        results["many_pages"] = {
-            "pages": options.pages,
-            "wheel_median_ms": statistics.median(together),
-            "images": len(together),
-            "single_page_mid_wheel_median_ms": results["views"]["mid"]["wheel_median_ms"],
-        }
+        for spread in options.spread:
+            page, box = open_page(browser, f"{server.url}?spread={spread}")
+            for name in options.views:
+                results["views"][label(name, spread, options.spread)] = measure_view(
+                    page, box, VIEWS[name], options.gestures
+                )
+            page.close()
+        if options.pages > 0:
+            results["many_pages"] = many_pages(browser, server.url, options.pages, options.gestures)
+            results["many_pages"]["single_page_mid_wheel_median_ms"] = (
+                results["views"]
+                .get(label("mid", options.spread[0], options.spread), {})
+                .get("wheel_median_ms")
+            )
         browser.close()
     options.out.mkdir(parents=True, exist_ok=True)
     (options.out / "browser_latency.json").write_text(json.dumps(results, indent=2))
     write_chart(results, options.out / "browser_latency.html")
-    print(f"{options.rows:,} rows, median of {options.gestures} gestures per cell, browser clock")
+    print_table(results)
+
+
+def label(view: str, spread: str, spreads: list[str]) -> str:
+    """A table row's name: the view, and the spread choice when several are compared."""
+    return view if len(spreads) == 1 else f"{view}, spread={spread}"
+
+
+def measure_view(page: Any, box: dict[str, float], view: tuple[float, float], count: int) -> dict[str, float]:
+    """Wheel and drag latencies and bytes per update around ``view``."""
+    go_to(page, view)
+    counter_before, images_before = psutil.net_io_counters(pernic=True)["lo"].bytes_sent, images(page)
+    wheel_ms = gestures(page, box, "wheel", count)
+    loopback = psutil.net_io_counters(pernic=True)["lo"].bytes_sent - counter_before
+    updates = images(page) - images_before
+    go_to(page, view)
+    drag_ms = gestures(page, box, "drag", count)
+    return {
+        "wheel_median_ms": statistics.median(wheel_ms),
+        "wheel_min_ms": min(wheel_ms),
+        "drag_median_ms": statistics.median(drag_ms),
+        "drag_min_ms": min(drag_ms),
+        "bytes_per_update": loopback / max(updates, 1),
+    }
+
+
+def many_pages(browser: Any, url: str, page_count: int, gesture_count: int) -> dict[str, Any]:
+    """Median wheel latency with ``page_count`` pages zooming the mid view at once."""
+    pages = [open_page(browser, url) for _ in range(page_count)]
+    for each, _ in pages:
+        go_to(each, VIEWS["mid"])
+        each.evaluate("() => { window.bench.samples = []; }")
+    for step in range(max(gesture_count // 2, 1)):
+        counts = [images(each) for each, _ in pages]
+        for each, each_box in pages:
+            wheel(each, each_box, step)
+        for (each, _), seen in zip(pages, counts, strict=True):
+            wait_images(each, seen + 1, timeout=60)
+        time.sleep(0.15)
+    together = [ms for each, _ in pages for ms in each.evaluate("() => window.bench.samples")]
+    for each, _ in pages:
+        each.close()
+    return {"pages": page_count, "wheel_median_ms": statistics.median(together), "images": len(together)}
+
+
+def print_table(results: dict[str, Any]) -> None:
+    print(f"{results['rows']:,} rows, median of {results['gestures']} gestures per cell, browser clock")
     print("| view | wheel -> repaint median / min ms | drag end -> repaint median / min ms | KB per update |")
     print("|---|---|---|---|")
     for name, figures in results["views"].items():
@@ -181,7 +211,9 @@ def main() -> None:
             f"{figures['drag_median_ms']:.0f} / {figures['drag_min_ms']:.0f} | "
             f"{figures['bytes_per_update'] / 1000:.0f} |"
         )
-    many = results["many_pages"]
+    many = results.get("many_pages")
+    if many is None:
+        return
     print(
         f"{many['pages']} pages zooming at once (mid view): median {many['wheel_median_ms']:.0f} ms "
         f"over {many['images']} images; one page alone: {many['single_page_mid_wheel_median_ms']:.0f} ms"
