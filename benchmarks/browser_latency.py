@@ -94,26 +94,28 @@ def go_to(page: Any, view: tuple[float, float]) -> None:
     time.sleep(0.3)
 
 
-def wheel(page: Any, box: dict[str, float], step: int) -> None:
+def wheel(page: Any, box: dict[str, float], step: int, variant: int = 0) -> None:
     # in, then out again at a point a few pixels away: the same zoom level, a new view each time
-    page.mouse.move(box["x"] + box["width"] / 2 + 7 * step, box["y"] + box["height"] / 2)
+    # (each variant a few pixels lower, so that a later series never repeats a cached view)
+    page.mouse.move(box["x"] + box["width"] / 2 + 7 * step, box["y"] + box["height"] / 2 + 5 * variant)
     page.mouse.wheel(0, -100 if step % 2 == 0 else 100)
 
 
-def drag(page: Any, box: dict[str, float], step: int) -> None:
-    # always the same way, so that no view repeats (a repeated view would come from the cache)
+def drag(page: Any, box: dict[str, float], step: int, variant: int = 0) -> None:
+    # always the same way, so that no view repeats (a repeated view would come from the cache);
+    # each variant a different way
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.move(x, y)
     page.mouse.down()
-    page.mouse.move(x - 40, y + 20, steps=5)
+    page.mouse.move(x - 40, y + 20 + 3 * variant, steps=5)
     page.mouse.up()
 
 
-def gestures(page: Any, box: dict[str, float], kind: str, count: int) -> list[float]:
+def gestures(page: Any, box: dict[str, float], kind: str, count: int, variant: int = 0) -> list[float]:
     page.evaluate("() => { window.bench.samples = []; }")
     for step in range(count):
         before = images(page)
-        (wheel if kind == "wheel" else drag)(page, box, step)
+        (wheel if kind == "wheel" else drag)(page, box, step, variant)
         wait_images(page, before + 1)
         time.sleep(0.15)
     return list(page.evaluate("() => window.bench.samples"))
@@ -138,15 +140,17 @@ def main() -> None:
     with ServerProcess(["--rows", str(options.rows)], SERVER_ARGS) as server, sync_playwright() as playwright:
         wait_for_log(server, "ready:", timeout=900)
         browser = launch_chromium(playwright)
-        for spread in options.spread:
+        for variant, spread in enumerate(options.spread):
             page, box = open_page(browser, f"{server.url}?spread={spread}")
             for name in options.views:
                 results["views"][label(name, spread, options.spread)] = measure_view(
-                    page, box, VIEWS[name], options.gestures
+                    page, box, VIEWS[name], options.gestures, variant
                 )
             page.close()
         if options.pages > 0:
-            results["many_pages"] = many_pages(browser, server.url, options.pages, options.gestures)
+            results["many_pages"] = many_pages(
+                browser, server.url, options.pages, options.gestures, variant=len(options.spread)
+            )
             results["many_pages"]["single_page_mid_wheel_median_ms"] = (
                 results["views"]
                 .get(label("mid", options.spread[0], options.spread), {})
@@ -164,15 +168,18 @@ def label(view: str, spread: str, spreads: list[str]) -> str:
     return view if len(spreads) == 1 else f"{view}, spread={spread}"
 
 
-def measure_view(page: Any, box: dict[str, float], view: tuple[float, float], count: int) -> dict[str, float]:
-    """Wheel and drag latencies and bytes per update around ``view``."""
+def measure_view(
+    page: Any, box: dict[str, float], view: tuple[float, float], count: int, variant: int = 0
+) -> dict[str, float]:
+    """Wheel and drag latencies and bytes per update around ``view`` (``variant``: gestures
+    that differ from those of other variants, so that none is served from the image cache)."""
     go_to(page, view)
     counter_before, images_before = psutil.net_io_counters(pernic=True)["lo"].bytes_sent, images(page)
-    wheel_ms = gestures(page, box, "wheel", count)
+    wheel_ms = gestures(page, box, "wheel", count, variant)
     loopback = psutil.net_io_counters(pernic=True)["lo"].bytes_sent - counter_before
     updates = images(page) - images_before
     go_to(page, view)
-    drag_ms = gestures(page, box, "drag", count)
+    drag_ms = gestures(page, box, "drag", count, variant)
     return {
         "wheel_median_ms": statistics.median(wheel_ms),
         "wheel_min_ms": min(wheel_ms),
@@ -182,16 +189,17 @@ def measure_view(page: Any, box: dict[str, float], view: tuple[float, float], co
     }
 
 
-def many_pages(browser: Any, url: str, page_count: int, gesture_count: int) -> dict[str, Any]:
-    """Median wheel latency with ``page_count`` pages zooming the mid view at once."""
+def many_pages(browser: Any, url: str, page_count: int, gesture_count: int, variant: int) -> dict[str, Any]:
+    """Median wheel latency with ``page_count`` pages zooming the mid view at once, each to its
+    own views (``variant`` apart from the single-page series)."""
     pages = [open_page(browser, url) for _ in range(page_count)]
     for each, _ in pages:
         go_to(each, VIEWS["mid"])
         each.evaluate("() => { window.bench.samples = []; }")
     for step in range(max(gesture_count // 2, 1)):
         counts = [images(each) for each, _ in pages]
-        for each, each_box in pages:
-            wheel(each, each_box, step)
+        for offset, (each, each_box) in enumerate(pages):
+            wheel(each, each_box, step, variant + offset)
         for (each, _), seen in zip(pages, counts, strict=True):
             wait_images(each, seen + 1, timeout=60)
         time.sleep(0.15)
