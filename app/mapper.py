@@ -71,6 +71,16 @@ def positive_values(grid: npt.NDArray[Any]) -> npt.NDArray[Any]:
     return positive
 
 
+def positive_span(grid: npt.NDArray[Any], counts: bool) -> tuple[float, float] | None:
+    """The smallest and largest positive values of ``grid`` (1 and the largest for a count
+    grid, which has no NaN and whose maximum alone needs a pass), or None if it has none."""
+    if counts:
+        peak = float(grid.max(initial=0))
+        return (1.0, peak) if peak > 0 else None
+    positive = positive_values(grid)
+    return (float(positive.min()), float(positive.max())) if positive.size else None
+
+
 def shading_span(grid: npt.NDArray[Any], counts: bool, normalization: str) -> tuple[float, float] | None:
     """The data range over which Datashader's ``shade`` must spread the palette to colour
     ``grid`` as :meth:`ImageColours.fit` has the page colour it; None for the grid's own range.
@@ -118,19 +128,16 @@ class ImageColours:
 
     def fit(self, grid: np.ndarray, counts: bool) -> None:
         """Set every mapper's range for ``grid``, a count grid (``counts``) or another reduction's."""
-        positive = positive_values(grid)
+        span = positive_span(grid, counts)
         # Log has no place for values <= 0: its scale runs from the smallest positive value
         # (1 for counts) to the largest, and values below it take low_color: transparent for
         # counts (zero is no rows), the palette's lowest colour (None) otherwise. Without a
         # positive value, low == high puts every value below the scale. Both ends are set
         # here, so the browser never takes the logarithm of a value <= 0.
-        if positive.size:
-            log_low, log_high = (1.0 if counts else float(positive.min())), float(positive.max())
-        else:
-            log_low = log_high = 1.0
+        log_low, log_high = span if span is not None else (1.0, 1.0)
         self.mappers["log"].update(low=log_low, high=log_high, low_color=TRANSPARENT if counts else None)
         # Counts start at 1, so zero is transparent (and a grid without rows gets linear
         # low == high: nothing on the scale); other reductions span their own range.
         low = 1.0 if counts else None
         self.mappers["eq_hist"].low = low
-        self.mappers["linear"].update(low=low, high=1.0 if counts and not positive.size else None)
+        self.mappers["linear"].update(low=low, high=1.0 if counts and span is None else None)

@@ -838,3 +838,12 @@ def test_the_standard_deviation_of_a_column_is_datashaders(fresh_store: DataStor
     np.testing.assert_allclose(grid, want, rtol=1e-9, atol=1e-12, equal_nan=True)
     assert doc.get_model_by_name("message").text == ""
     assert doc.get_model_by_name("main_plot").select_one({"type": HoverTool}).tooltips[0][0] == "std(value)"
+
+
+def test_positive_span_of_counts_and_of_other_values() -> None:
+    from app.mapper import positive_span
+
+    assert positive_span(np.array([[0, 3], [7, 0]], dtype=np.uint16), counts=True) == (1.0, 7.0)
+    assert positive_span(np.zeros((2, 2), dtype=np.uint8), counts=True) is None
+    assert positive_span(np.array([[np.nan, -1.0], [0.25, 4.0]]), counts=False) == (0.25, 4.0)
+    assert positive_span(np.array([[np.nan, -1.0], [0.0, np.inf]]), counts=False) is None
