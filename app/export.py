@@ -48,16 +48,19 @@ def png_bytes(grid: npt.NDArray[np.generic], counts: bool, colormap: str, normal
         how=normalization,
         span=shading_span(grid, counts, normalization),
     )
-    encoded = io.BytesIO()
-    image.to_pil().save(encoded, format="PNG")  # to_pil puts the top row (highest y) first
-    return encoded.getvalue()
+    return encoded_png(image)
 
 
 def category_png_bytes(grid: npt.NDArray[np.generic]) -> bytes:
     """A ``count_by`` grid shaded as the page shades it, encoded as an RGBA PNG."""
     rgba = shade_categories(grid, category_colors(grid.shape[2]))
+    return encoded_png(tf.Image(xr.DataArray(rgba, dims=("y", "x"))))
+
+
+def encoded_png(image: tf.Image) -> bytes:
+    """A shaded image as PNG bytes, top row (highest y) first, as ``to_pil`` puts it."""
     encoded = io.BytesIO()
-    tf.Image(xr.DataArray(rgba, dims=("y", "x"))).to_pil().save(encoded, format="PNG")
+    image.to_pil().save(encoded, format="PNG")
     return encoded.getvalue()
 
 

@@ -89,12 +89,10 @@ def shading_span(grid: npt.NDArray[Any], counts: bool, normalization: str) -> tu
     clips values to the span, so values at or below its start take the lowest colour. Equal
     histogram takes no span: it equalises the non-empty pixels alone, as the page does.
     """
-    positive = positive_values(grid)
-    if normalization == "eq_hist" or not positive.size:
+    span = positive_span(grid, counts)
+    if normalization == "eq_hist" or span is None:
         return None
-    if normalization == "log":
-        return (1.0 if counts else float(positive.min())), float(positive.max())
-    return (1.0, float(positive.max())) if counts else None
+    return span if normalization == "log" or counts else None
 
 
 class ImageColours:

@@ -24,13 +24,6 @@ SPREADS: dict[str, str] = {"auto": "auto", "0": "off", "1": "1 px", "2": "2 px",
 DEFAULT_SPREAD = "auto"
 
 
-def display_source(name: str) -> ColumnDataSource:
-    """A source the page fills from an exact image source and never sends back."""
-    return ColumnDataSource(
-        name=name, data={"image": [], "x": [], "y": [], "dw": [], "dh": []}, syncable=False
-    )
-
-
 def spread_in_the_page(
     doc: Document,
     sources: Sequence[ColumnDataSource],

@@ -62,7 +62,7 @@ from .export import Download, download_source, grid_download, no_download, png_d
 from .histograms import Histograms
 from .mapper import COLORMAPS, NORMALIZATIONS, ImageColours
 from .selection import ONE_PIXEL, box_viewport, selection_text
-from .spreading import SPREADS, display_source, spread_in_the_page
+from .spreading import SPREADS, spread_in_the_page
 
 logger = logging.getLogger(__name__)
 
@@ -97,9 +97,10 @@ class SessionView:
         self.selection = Div(name="selection", text="")
         self.source = ColumnDataSource(name="image_source", data=no_image())
         self.rgba_source = ColumnDataSource(name="rgba_source", data=no_image())
-        # what the glyphs draw: the exact images, isolated points spread in the page
-        self.display = display_source("display_source")
-        self.rgba_display = display_source("rgba_display")
+        # what the glyphs draw: the exact images, isolated points spread in the page, which
+        # fills these sources and never sends them back
+        self.display = ColumnDataSource(name="display_source", data=no_image(), syncable=False)
+        self.rgba_display = ColumnDataSource(name="rgba_display", data=no_image(), syncable=False)
         self.legend = Div(name="legend", text="", visible=False)
         self.reduction = Reduction()
         self.canvas: Canvas | None = None

@@ -146,12 +146,8 @@ def _merge_partials(
     combine: Combine, into: dict[str, npt.NDArray[np.generic]], parts: Mapping[str, npt.NDArray[np.generic]]
 ) -> None:
     """Fold named partial grids into ``into`` (a grid seen for the first time is copied)."""
-    if combine is Combine.MOMENTS:
-        moments = _moments(parts) if "var" in parts else dict(parts)
-        if into:
-            _merge_moments(into, moments)  # type: ignore[arg-type]
-        else:
-            into.update({name: values.copy() for name, values in moments.items()})
+    if combine is Combine.MOMENTS and into:
+        _merge_moments(into, parts)  # type: ignore[arg-type]
         return
     for name, values in parts.items():
         if name in into:
@@ -232,6 +228,8 @@ class Aggregator:
                 frame.iloc[start:stop], self.x, self.y, agg=ds.summary(**reduction.partial_datashader())
             )
             parts = {str(name): part.values for name, part in result.data_vars.items()}
+            if reduction.combine is Combine.MOMENTS:
+                parts = _moments(parts)
             _merge_partials(reduction.combine, merged, parts)
         return merged
 
