@@ -268,17 +268,11 @@ class SessionView:
         png_button.on_click(self._download_png)
         grid_button = Button(name="download_grid", label="Download grid (.npy)", align="end")
         grid_button.on_click(self._download_grid)
-        self.doc.add_root(
-            column(
-                row(*selects, png_button, grid_button),
-                self._plots(plot),
-                self.legend,
-                self.status,
-                self.selection,
-                self.message,
-                name="layout",
-            )
-        )
+        # Three roots, laid out apart: BokehJS lays out a whole root again whenever one of its
+        # parts changes size or text, and the status lines change with every image.
+        self.doc.add_root(row(*selects, png_button, grid_button, name="controls"))
+        self.doc.add_root(self._plots(plot))
+        self.doc.add_root(column(self.legend, self.status, self.selection, self.message, name="details"))
         self.doc.add_root(self.downloads)
         keep_in_address = CustomJS(
             args={
@@ -303,12 +297,14 @@ class SessionView:
         """The image's plot with a histogram above and one to the right, their frames aligned,
         under one toolbar (the image plot's tools) so that nothing separates them."""
         toolbar = plot.toolbar
-        return gridplot(
+        plots = gridplot(
             [[self.histograms.above, None], [plot, self.histograms.right]],
             toolbar_location="above",
             # the histograms have no tools: keep the image plot's active ones
             toolbar_options={"active_drag": toolbar.active_drag, "active_scroll": toolbar.active_scroll},
         )
+        plots.name = "plots"
+        return plots
 
     def _tooltips(self, reduction: Reduction) -> list[tuple[str, str]]:
         """Hover lines: the pixel's value (labelled by ``reduction``) and its x and y extent."""

@@ -364,7 +364,7 @@ def test_loading_progress_then_plot(browser: Any) -> None:
             assert "rows (" in (page.text("loading") or "")  # rows loaded and percent
             page.wait_for_image()
             roots = page.page.evaluate("() => Bokeh.documents[0].roots().map((root) => root.name)")
-            assert roots == ["layout", "download"]  # the progress page is gone
+            assert roots == ["controls", "plots", "details", "download"]  # the progress page is gone
             assert page.errors == []
         finally:
             page.close()
