@@ -63,6 +63,7 @@ from .histograms import Histograms
 from .mapper import COLORMAPS, NORMALIZATIONS, ImageColours
 from .selection import ONE_PIXEL, box_viewport, selection_text
 from .spreading import SPREADS, spread_in_the_page
+from .wire import no_wire, unpack_in_the_page, wire_data
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +96,10 @@ class SessionView:
         self.message = Div(name="message", text="", styles={"color": "#b00020"})
         self.status = Div(name="status", text="")
         self.selection = Div(name="selection", text="")
-        self.source = ColumnDataSource(name="image_source", data=no_image())
+        # the grid travels packed in image_wire; the page unpacks it into image_source, which
+        # the server also keeps for itself (see wire.py)
+        self.wire = ColumnDataSource(name="image_wire", data=no_wire())
+        self.source = ColumnDataSource(name="image_source", data=no_image(), syncable=False)
         self.rgba_source = ColumnDataSource(name="rgba_source", data=no_image())
         # what the glyphs draw: the exact images, isolated points spread in the page, which
         # fills these sources and never sends them back
@@ -194,6 +198,7 @@ class SessionView:
             x_axis_label=store.dataset.x,
             y_axis_label=store.dataset.y,
         )
+        unpack_in_the_page(self.doc, self.wire, self.source)
         self.colours = ImageColours(self.doc, self.source, choices.colormap, choices.normalization)
         self.glyph = Image(image="image", x="x", y="y", dw="dw", dh="dh", color_mapper=self.colours.mapper)
         self.image_renderer = plot.add_glyph(self.display, self.glyph)
@@ -274,6 +279,7 @@ class SessionView:
         self.doc.add_root(self._plots(plot))
         self.doc.add_root(column(self.legend, self.status, self.selection, self.message, name="details"))
         self.doc.add_root(self.downloads)
+        self.doc.add_root(self.wire)
         keep_in_address = CustomJS(
             args={
                 "x_range": self.x_range,
@@ -523,6 +529,7 @@ class SessionView:
         self.shown = aggregate
         self._show_categories(shading, viewport)
         self.source.data = image_data(grid, viewport)
+        self.wire.data = wire_data(grid, viewport)
         # after the image: the page places the bars from where the image lies
         if counts:
             self.histograms.show(grid)
@@ -633,6 +640,7 @@ class SessionView:
         self.exporter.shutdown(wait=False, cancel_futures=True)
         self.shown = None
         self.source.data = no_image()
+        self.wire.data = no_wire()
         self.rgba_source.data = no_image()
         self.downloads.data = no_download()
         release_freed_memory()

@@ -1,9 +1,11 @@
 """Load test: many ``bokeh.client`` sessions zooming and panning at once, on loopback only.
 
-    python -m benchmarks.load_test [--rows 70000000] [--sessions 50] [--seconds 60]
+    python -m benchmarks.load_test [--rows 70000000] [--sessions 50] [--seconds 60] [--pause 0]
 
 Each session repeatedly asks for a random view (random centre, zoom width from 0.05 to 10)
-and waits for its image; the run is bounded by ``--seconds``. Reports images per second,
+and waits for its image, then waits ``--pause`` seconds more (0, the default, keeps the server
+saturated; a second or so is the pace of a person looking at each view); the run is bounded
+by ``--seconds``. Reports images per second,
 latency percentiles (range change to image at the client), errors, the server's resident
 memory over the run, and the event loop's responsiveness, probed by an HTTP request to the
 server every 100 ms (its time is the loop's lag plus a small constant). Writes
@@ -35,8 +37,11 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-def drive(client: AppClient, deadline: float, seed: int, latencies: list[float], errors: list[str]) -> None:
+def drive(
+    client: AppClient, deadline: float, seed: int, pause: float, latencies: list[float], errors: list[str]
+) -> None:
     rng = random.Random(seed)
+    time.sleep(rng.uniform(0, pause))  # sessions that pause start apart, as people do
     while time.monotonic() < deadline:
         width = 10 ** rng.uniform(np.log10(0.05), 1.0)
         x, y = rng.gauss(0, 1), rng.gauss(0, 1)
@@ -47,6 +52,7 @@ def drive(client: AppClient, deadline: float, seed: int, latencies: list[float],
             latencies.append((update.received - sent) * 1e3)
         except Exception as err:  # a timeout or a dropped connection: count it, keep going
             errors.append(f"{type(err).__name__}: {err}"[:200])
+        time.sleep(pause)
 
 
 def probe(url: str, stop: threading.Event, samples: list[float]) -> None:
@@ -67,7 +73,7 @@ def sample_memory(pid: int, stop: threading.Event, samples: list[float]) -> None
         time.sleep(1.0)
 
 
-def run(rows: int, sessions: int, seconds: float) -> dict[str, object]:
+def run(rows: int, sessions: int, seconds: float, pause: float = 0.0) -> dict[str, object]:
     with ServerProcess(["--rows", str(rows)]) as server:
         wait_for_log(server, "ready:", timeout=900)
         clients = [AppClient(server.url) for _ in range(sessions)]
@@ -86,7 +92,7 @@ def run(rows: int, sessions: int, seconds: float) -> dict[str, object]:
         errors: list[str] = []
         deadline = time.monotonic() + seconds
         drivers = [
-            threading.Thread(target=drive, args=(client, deadline, number, latencies, errors))
+            threading.Thread(target=drive, args=(client, deadline, number, pause, latencies, errors))
             for number, client in enumerate(clients)
         ]
         started = time.perf_counter()
@@ -104,6 +110,7 @@ def run(rows: int, sessions: int, seconds: float) -> dict[str, object]:
     return {
         "rows": rows,
         "sessions": sessions,
+        "pause_s": pause,
         "seconds": elapsed,
         "images": len(latencies),
         "images_per_second": len(latencies) / elapsed,
@@ -123,14 +130,18 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=70_000_000)
     parser.add_argument("--sessions", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--pause", type=float, default=0.0, help="seconds each session waits between views")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     options = parser.parse_args()
-    report = run(options.rows, options.sessions, options.seconds)
+    report = run(options.rows, options.sessions, options.seconds, options.pause)
     options.out.mkdir(parents=True, exist_ok=True)
     (options.out / "load_test.json").write_text(json.dumps(report, indent=2))
     latency = report["latency_ms"]
     assert isinstance(latency, dict)
-    print(f"{options.rows:,} rows, {options.sessions} sessions, {report['seconds']:.0f} s")
+    print(
+        f"{options.rows:,} rows, {options.sessions} sessions, {report['seconds']:.0f} s, "
+        f"{options.pause:g} s between a session's views"
+    )
     print("| images/s | p50 ms | p95 ms | p99 ms | errors | RSS start / end / max MiB | probe p50 / p99 ms |")
     print("|---|---|---|---|---|---|---|")
     memory = report["memory_mib"]

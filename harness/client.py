@@ -20,6 +20,8 @@ from bokeh.client import ClientSession, pull_session
 from bokeh.client.states import DISCONNECTED, NOT_YET_CONNECTED
 from bokeh.document import Document
 
+from pipeline.packing import PackedGrid, unpack_grid
+
 __all__ = ["AppClient", "ImageUpdate"]
 
 T = TypeVar("T")
@@ -103,7 +105,7 @@ class AppClient:
         """Record image updates once the plot exists; true when it does."""
         if self._watched_source is not None:
             return True
-        source = self.document.get_model_by_name("image_source")
+        source = self.document.get_model_by_name("image_wire")  # the page's grid, packed
         if source is None:
             return False
 
@@ -117,10 +119,17 @@ class AppClient:
 
     def _record(self, source: Any) -> None:
         data = source.data
-        if not len(data["image"]):
+        if not len(data["packed"]):
             return
+        packed = PackedGrid(
+            np.asarray(data["packed"][0]),
+            data["dtype"][0],
+            data["rows"][0],
+            data["columns"][0],
+            data["delta"][0],
+        )
         update = ImageUpdate(
-            np.asarray(data["image"][0]),
+            unpack_grid(packed),
             float(data["x"][0]),
             float(data["y"][0]),
             float(data["dw"][0]),

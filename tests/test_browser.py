@@ -364,7 +364,13 @@ def test_loading_progress_then_plot(browser: Any) -> None:
             assert "rows (" in (page.text("loading") or "")  # rows loaded and percent
             page.wait_for_image()
             roots = page.page.evaluate("() => Bokeh.documents[0].roots().map((root) => root.name)")
-            assert roots == ["controls", "plots", "details", "download"]  # the progress page is gone
+            assert roots == [
+                "controls",
+                "plots",
+                "details",
+                "download",
+                "image_wire",
+            ]  # the progress page is gone
             assert page.errors == []
         finally:
             page.close()
@@ -868,3 +874,26 @@ def test_downloads_save_the_grid_and_the_image(browser: Any, server: ServerProce
         assert page.images() == [] and page.errors == []
     finally:
         page.close()
+
+
+def test_packed_grids_are_unpacked_exactly_in_the_page(browser: Any, server: ServerProcess) -> None:
+    import numpy as np
+
+    # zoomed far out, the whole data falls in a few pixels, with more than 255 rows each: a
+    # uint16 grid, sent as zigzag differences in byte planes; then a float64 grid of means
+    for query, dtype in (("?x0=-400&x1=400&y0=-300&y1=300", "uint16"), ("?agg=mean&column=value", "float64")):
+        page = Page(browser, server.url + query)
+        try:
+            page.wait_for_image()
+            assert page.page.evaluate(IMAGE_DTYPE) == dtype
+            grid = page.grid()
+            with page.page.expect_download(timeout=30_000) as download:
+                page.page.get_by_role("button", name="Download grid (.npy)").click()
+            saved = np.load(download.value.path(), allow_pickle=False)
+            assert saved.dtype == np.dtype(dtype)
+            np.testing.assert_array_equal(grid.values, saved)  # NaNs where the server has them
+            if dtype == "uint16":
+                assert saved.max() > 255 and saved.sum() == 300_000
+            assert page.errors == []
+        finally:
+            page.close()

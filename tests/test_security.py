@@ -42,6 +42,7 @@ from tornado.websocket import websocket_connect
 
 from harness import AppClient, ImageUpdate, ServerProcess
 from pipeline import CsvSource
+from pipeline.packing import PackedGrid, pack_grid, unpack_grid
 
 SERVER = pytest.mark.server
 
@@ -318,6 +319,29 @@ def buffered_array(array: Mapping[str, Any], buffers: Mapping[str, bytes]) -> np
     return values.reshape(array["shape"])
 
 
+def packed_grids(value: Any, buffers: Mapping[str, bytes]) -> Iterator[tuple[str, npt.NDArray[Any]]]:
+    """Every packed grid in a message's JSON (``pipeline.packing``, as ``image_wire`` carries
+    it), unpacked, with the id of the buffer that holds its bytes."""
+    if isinstance(value, dict):
+        entries = value.get("entries", []) if value.get("type") == "map" else value.items()
+        fields = {key: item for key, item in entries if isinstance(key, str)}
+        packed = fields.get("packed")
+        if isinstance(packed, list) and packed and isinstance(packed[0], dict) and not is_inline(packed[0]):
+            grid = PackedGrid(
+                buffered_array(packed[0], buffers),
+                fields["dtype"][0],
+                fields["rows"][0],
+                fields["columns"][0],
+                fields["delta"][0],
+            )
+            yield packed[0]["array"]["data"]["id"], unpack_grid(grid)
+            return
+        value = list(value.values())
+    if isinstance(value, list):
+        for item in value:
+            yield from packed_grids(item, buffers)
+
+
 def is_inline(array: Mapping[str, Any]) -> bool:
     """Whether the array's bytes are base64 text in the JSON rather than a buffer."""
     return isinstance(array["array"]["data"], str)
@@ -357,16 +381,20 @@ class RawRows:
         raw = {number for number in json_numbers(in_json) if number in self.numbers} - self.extent
         if raw:
             yield f"raw values in JSON, such as {sorted(raw)[:3]}"
+        # a packed grid's bytes are checked as the grid they unpack to
+        unpacked = dict(packed_grids(message.content, message.buffers))
         for array in serialized_arrays(message.content):
             if is_inline(array):  # outside the bounded buffers
                 yield f"a {array['dtype']} array inline in JSON"
                 continue
-            values = buffered_array(array, message.buffers)
+            values = unpacked.get(array["array"]["data"]["id"])
+            if values is None:
+                values = buffered_array(array, message.buffers)
             if values.shape not in PIXEL_SHAPES:
-                yield f"a {array['dtype']} array of shape {values.shape}"
+                yield f"a {values.dtype.name} array of shape {values.shape}"
             # grids hold counts or reductions of the value column, never coordinates
             if values.dtype.kind == "f" and np.isin(values, self.coordinates).any():
-                yield f"raw coordinates in a {array['dtype']} array"
+                yield f"raw coordinates in a {values.dtype.name} array"
 
 
 def odd_multiples_of_1_2048(rng: np.random.Generator, low: int, high: int) -> npt.NDArray[np.float64]:
@@ -427,6 +455,24 @@ def test_the_aggregate_check_catches_too_many_arrays_in_one_message(raw_rows: Ra
 def test_the_aggregate_check_catches_a_few_rows_in_a_small_array(raw_rows: RawRows) -> None:
     few = raw_rows.coordinates[:WIDTH]  # shaped like a histogram
     assert problem_kinds(raw_rows, pull_doc_reply({"x": few})) == ["raw coordinates in a float64 array"]
+
+
+def test_the_aggregate_check_unpacks_packed_grids(raw_rows: RawRows) -> None:
+    # coordinates in a pixel-shaped float grid, packed as image_wire sends grids: its bytes are
+    # a flat uint8 array, but the check sees the grid
+    grid = raw_rows.coordinates[: HEIGHT * WIDTH // 4].repeat(4).reshape(HEIGHT, WIDTH)
+    packed = pack_grid(grid)
+    wire = {
+        "packed": [packed.data],
+        "dtype": [packed.dtype],
+        "rows": [packed.rows],
+        "columns": [packed.columns],
+        "delta": [packed.delta],
+    }
+    assert problem_kinds(raw_rows, pull_doc_reply(wire)) == ["raw coordinates in a float64 array"]
+    clean = pack_grid(np.arange(HEIGHT * WIDTH, dtype=np.uint32).reshape(HEIGHT, WIDTH))
+    wire.update(packed=[clean.data], dtype=[clean.dtype], delta=[clean.delta])
+    assert problem_kinds(raw_rows, pull_doc_reply(wire)) == []
 
 
 def test_the_aggregate_check_catches_rows_as_json_numbers(raw_rows: RawRows) -> None:
