@@ -1,8 +1,9 @@
 // The page's copy of the image grid, unpacked from what the server sent.
 //
-// A CustomJS callback with `wire` (the synced source of packed grids, see pipeline/packing.py)
-// and `target` (the exact image source that the glyphs, the hover and the histograms read;
-// filled here, never sent back). It runs when a packed grid arrives and when the page opens.
+// A CustomJS callback with `wire` (the synced source of packed grids, see pipeline/packing.py),
+// `target` (the exact image source that the glyphs, the hover and the histograms read; filled
+// here, never sent back) and `readers` (sources whose glyphs place themselves from `target`).
+// It runs when a packed grid arrives and when the page opens.
 //
 // The inverse of pack_grid: byte planes back into pixels, then, for `delta` grids, zigzag
 // differences back into values by a running sum along each row (modulo 2**bits, as on the
@@ -52,3 +53,8 @@ const image = data.packed.length == 0
   ? []
   : [unpack(data.packed[0], data.dtype[0], data.rows[0], data.columns[0], data.delta[0])]
 target.data = {image, x: data.x, y: data.y, dw: data.dw, dh: data.dh}
+// A grid that came with the document was unpacked after the readers' glyphs were placed; later
+// grids arrive before their readers' new data, which places those glyphs again anyway.
+if (cb_obj !== wire)
+  for (const reader of readers)
+    reader.change.emit()

@@ -97,7 +97,7 @@ class SessionView:
         self.status = Div(name="status", text="")
         self.selection = Div(name="selection", text="")
         # the grid travels packed in image_wire; the page unpacks it into image_source, which
-        # the server also keeps for itself (see wire.py)
+        # the server leaves empty (see wire.py)
         self.wire = ColumnDataSource(name="image_wire", data=no_wire())
         self.source = ColumnDataSource(name="image_source", data=no_image(), syncable=False)
         self.rgba_source = ColumnDataSource(name="rgba_source", data=no_image())
@@ -198,7 +198,6 @@ class SessionView:
             x_axis_label=store.dataset.x,
             y_axis_label=store.dataset.y,
         )
-        unpack_in_the_page(self.doc, self.wire, self.source)
         self.colours = ImageColours(self.doc, self.source, choices.colormap, choices.normalization)
         self.glyph = Image(image="image", x="x", y="y", dw="dw", dh="dh", color_mapper=self.colours.mapper)
         self.image_renderer = plot.add_glyph(self.display, self.glyph)
@@ -217,6 +216,9 @@ class SessionView:
         plot.add_tools(self.hover, BoxSelectTool(persistent=True))
         plot.on_event(SelectionGeometry, self._on_box_selected)
         self.histograms = Histograms(self.source, self.x_range, self.y_range, self.canvas)
+        unpack_in_the_page(
+            self.doc, self.wire, self.source, (self.histograms.x_source, self.histograms.y_source)
+        )
         plot.on_event(RangesUpdate, self._on_ranges_update)
         plot.on_event(PanStart, self._on_gesture_start)
         plot.on_event(PanEnd, self._on_gesture_end)
@@ -528,7 +530,6 @@ class SessionView:
         self.hover.tooltips = self._tooltips(aggregate.reduction)
         self.shown = aggregate
         self._show_categories(shading, viewport)
-        self.source.data = image_data(grid, viewport)
         self.wire.data = wire_data(grid, viewport)
         # after the image: the page places the bars from where the image lies
         if counts:
@@ -639,7 +640,6 @@ class SessionView:
         self.runner.close()
         self.exporter.shutdown(wait=False, cancel_futures=True)
         self.shown = None
-        self.source.data = no_image()
         self.wire.data = no_wire()
         self.rgba_source.data = no_image()
         self.downloads.data = no_download()

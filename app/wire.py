@@ -3,21 +3,24 @@
 The server packs each grid (``pipeline.packing``: left differences and byte planes, which the
 websocket's deflate compresses to about two thirds of the raw grid's size) into a synced source,
 ``image_wire``. The page unpacks it (``unpack.js``) into ``image_source``, the exact grid that the
-glyphs, the hover, the colour scan and the histograms read. ``image_source`` is not synced: the
-server keeps its own copy of the same grid, and the page's copy never goes back.
+glyphs, the hover, the colour scan and the histograms read. The server never sets
+``image_source`` (that would send the grid a second time, raw), and the page's copy never goes
+back (the source is not synced). Python clients unpack with :func:`unpacked_image`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from bokeh.document import Document
 from bokeh.models.callbacks import CustomJS
 from bokeh.models.sources import ColumnDataSource
 
 from pipeline import Viewport
-from pipeline.packing import pack_grid
+from pipeline.packing import PackedGrid, pack_grid, unpack_grid
 
 UNPACK_JS = (Path(__file__).resolve().parent / "unpack.js").read_text()
 
@@ -53,9 +56,27 @@ def wire_data(grid: Any, viewport: Viewport) -> dict[str, list[Any]]:
     }
 
 
-def unpack_in_the_page(doc: Document, wire: ColumnDataSource, target: ColumnDataSource) -> None:
+def unpacked_image(data: dict[str, Any]) -> dict[str, list[Any]]:
+    """The image data that a wire source's ``data`` carries, as the page unpacks it: the data of
+    an image source (``image``, ``x``, ``y``, ``dw``, ``dh``). For Python clients and tests."""
+    if not len(data["packed"]):
+        return {"image": [], "x": [], "y": [], "dw": [], "dh": []}
+    packed = PackedGrid(
+        np.asarray(data["packed"][0], dtype=np.uint8),
+        str(data["dtype"][0]),
+        int(data["rows"][0]),
+        int(data["columns"][0]),
+        bool(data["delta"][0]),
+    )
+    return {"image": [unpack_grid(packed)], **{key: list(data[key]) for key in ("x", "y", "dw", "dh")}}
+
+
+def unpack_in_the_page(
+    doc: Document, wire: ColumnDataSource, target: ColumnDataSource, readers: Sequence[ColumnDataSource] = ()
+) -> None:
     """Fill ``target`` in the page from each grid that arrives in ``wire``, and when the page
-    opens (its document may come with a grid)."""
-    callback = CustomJS(args={"wire": wire, "target": target}, code=UNPACK_JS)
+    opens (its document may come with a grid); ``readers`` are sources whose glyphs are placed
+    from ``target`` (the histograms' bars), placed again when the page opens."""
+    callback = CustomJS(args={"wire": wire, "target": target, "readers": list(readers)}, code=UNPACK_JS)
     doc.js_on_event("document_ready", callback)
     wire.js_on_change("data", callback)

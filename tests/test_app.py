@@ -9,6 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import colorcet
 import numpy as np
@@ -29,6 +30,7 @@ from bokeh.server.contexts import BokehSessionContext, _RequestProxy
 from bokeh.util.token import generate_session_id
 
 from app.mapper import COLORMAPS, ImageColours
+from app.wire import unpacked_image
 from harness.server import APP_DIR
 from pipeline import DataStore, LoadState
 
@@ -47,10 +49,15 @@ def run_pending_callbacks(doc: Document) -> None:
         callback.callback()
 
 
-def wait_for_image(doc: Document) -> dict[str, list[object]]:
-    source = doc.get_model_by_name("image_source")
-    wait_until(doc, lambda: bool(source.data["image"]), "no image arrived")
-    return dict(source.data)
+def page_image(doc: Document) -> dict[str, list[Any]]:
+    """The image data the page unpacks from the session's ``image_wire``: the page's ``image_source``."""
+    return unpacked_image(doc.get_model_by_name("image_wire").data)
+
+
+def wait_for_image(doc: Document) -> dict[str, list[Any]]:
+    wire = doc.get_model_by_name("image_wire")
+    wait_until(doc, lambda: bool(wire.data["packed"]), "no image arrived")
+    return page_image(doc)
 
 
 def loaded_document(argv: list[str], store: DataStore, state: LoadState) -> Document:
@@ -140,7 +147,6 @@ def test_choosing_a_reduction_re_aggregates(fresh_store: DataStore) -> None:
 
     doc = loaded_document(APP_ARGS, fresh_store, LoadState.READY)
     wait_for_image(doc)
-    source = doc.get_model_by_name("image_source")
     reduction = doc.get_model_by_name("reduction")
     assert reduction.options == [
         "count",
@@ -155,7 +161,7 @@ def test_choosing_a_reduction_re_aggregates(fresh_store: DataStore) -> None:
     reduction.value = "mean"
     for _ in range(500):
         run_pending_callbacks(doc)
-        grid = np.asarray(source.data["image"][0])
+        grid = np.asarray(page_image(doc)["image"][0])
         if grid.dtype.kind == "f":
             break
         time.sleep(0.01)
@@ -352,6 +358,7 @@ def test_colour_choices_change_the_mappers_without_rendering_again(
 ) -> None:
     doc = loaded_document(APP_ARGS, fresh_store, LoadState.READY)
     image = wait_for_image(doc)["image"][0]
+    packed = doc.get_model_by_name("image_wire").data["packed"][0]
     submitted: list[object] = []
     submit = fresh_store.submit
     monkeypatch.setattr(fresh_store, "submit", lambda *request: submitted.append(request) or submit(*request))
@@ -380,7 +387,7 @@ def test_colour_choices_change_the_mappers_without_rendering_again(
     time.sleep(0.1)
     run_pending_callbacks(doc)
     assert submitted == []
-    assert doc.get_model_by_name("image_source").data["image"][0] is image
+    assert doc.get_model_by_name("image_wire").data["packed"][0] is packed  # the same image, not sent again
 
 
 def test_the_hover_names_the_reduction_of_the_image(fresh_store: DataStore) -> None:
@@ -396,7 +403,7 @@ def test_the_hover_names_the_reduction_of_the_image(fresh_store: DataStore) -> N
             break
         time.sleep(0.01)
     assert hover.tooltips == [("mean(value)", "$index{value}"), ("a", "$x{x}"), ("b", "$y{y}")]
-    assert np.asarray(doc.get_model_by_name("image_source").data["image"][0]).dtype.kind == "f"
+    assert np.asarray(page_image(doc)["image"][0]).dtype.kind == "f"
 
 
 TRANSPARENT = "rgba(0, 0, 0, 0)"  # app.mapper.TRANSPARENT, as Bokeh stores a colour
@@ -763,7 +770,7 @@ def test_count_by_category_shows_the_shaded_image_and_a_legend(fresh_store: Data
     colors = category_colors(len(SYNTHETIC_CATEGORIES))
     np.testing.assert_array_equal(np.asarray(data["image"][0]), shade_categories(want, colors))
     # the image source holds the rows per pixel over all categories: the hover reads them
-    totals = np.asarray(doc.get_model_by_name("image_source").data["image"][0])
+    totals = np.asarray(page_image(doc)["image"][0])
     np.testing.assert_array_equal(totals, want.sum(axis=2))
     np.testing.assert_array_equal(totals, raw_counts(40, 30, view))
 
@@ -787,8 +794,9 @@ def test_count_by_category_shows_the_shaded_image_and_a_legend(fresh_store: Data
     # back to a numeric reduction: its column comes back, the RGBA image and legend go
     reduction.value = "mean"
     assert (column.value, column.options) == ("value", ["value"])
-    source = doc.get_model_by_name("image_source")
-    wait_until(doc, lambda: np.asarray(source.data["image"][0]).dtype.kind == "f", "no mean image arrived")
+    wait_until(
+        doc, lambda: np.asarray(page_image(doc)["image"][0]).dtype.kind == "f", "no mean image arrived"
+    )
     assert doc.get_model_by_name("rgba_source").data["image"] == []
     assert not legend.visible
     assert (image_renderer.visible, rgba_renderer.visible, plot.right[0].visible) == (True, False, True)

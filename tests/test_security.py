@@ -533,14 +533,16 @@ def test_only_aggregates_leave_the_server(
         images = len(client.updates)
     messages = wire_messages(fragments)
     assert raw_rows.problems(messages) == []
-    # every image the client showed came as a buffer holding a grid of the canvas's shape
-    grids = [
+    # every image the client showed came once, as a packed grid of the canvas's shape
+    packed = [grid for message in messages for _, grid in packed_grids(message.content, message.buffers)]
+    assert len(packed) == images and {grid.shape for grid in packed} == {(HEIGHT, WIDTH)}
+    unpacked = [
         array
         for message in messages
         for array in serialized_arrays(message.content)
         if buffered_array(array, message.buffers).shape == (HEIGHT, WIDTH)
     ]
-    assert len(grids) == images
+    assert unpacked == []  # and never a second time as it is
 
 
 # -- d. SIGTERM -----------------------------------------------------------------------------------
