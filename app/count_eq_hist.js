@@ -16,26 +16,14 @@ const stock = Object.getPrototypeOf(mapper)
 const INTEGER_ARRAYS = [Uint8Array, Uint16Array, Uint32Array, Int8Array, Int16Array, Int32Array]
 
 function integer_range(data) {
-  if (INTEGER_ARRAYS.some((type) => data instanceof type))
-    return integer_range_of_integers(data)
+  // an integer array (the server's count grids) needs no check per pixel
+  const check = !INTEGER_ARRAYS.some((type) => data instanceof type)
   let lowest = Infinity
   let highest = -Infinity
   for (let i = 0; i < data.length; i++) {
     const v = data[i]
-    if (!Number.isInteger(v))
+    if (check && !Number.isInteger(v))
       return null
-    if (v < lowest) lowest = v
-    if (v > highest) highest = v
-  }
-  return data.length == 0 ? null : [lowest, highest]
-}
-
-// the same, for arrays that hold only integers (the server's count grids): no check per pixel
-function integer_range_of_integers(data) {
-  let lowest = Infinity
-  let highest = -Infinity
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i]
     if (v < lowest) lowest = v
     if (v > highest) highest = v
   }

@@ -5,11 +5,10 @@
 Each session repeatedly asks for a random view (random centre, zoom width from 0.05 to 10)
 and waits for its image, then waits ``--pause`` seconds more (0, the default, keeps the server
 saturated; a second or so is the pace of a person looking at each view); the run is bounded
-by ``--seconds``. Reports images per second,
-latency percentiles (range change to image at the client), errors, the server's resident
-memory over the run, and the event loop's responsiveness, probed by an HTTP request to the
-server every 100 ms (its time is the loop's lag plus a small constant). Writes
-``load_test.json`` under ``--out``.
+by ``--seconds``. Reports images per second, latency percentiles (range change to image at
+the client), errors, the server's resident memory over the run, and the event loop's
+responsiveness, probed by an HTTP request to the server every 100 ms (its time is the loop's
+lag plus a small constant). Writes ``load_test.json`` under ``--out``.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from bokeh.client import ClientSession, pull_session
 from bokeh.client.states import DISCONNECTED, NOT_YET_CONNECTED
 from bokeh.document import Document
 
-from pipeline.packing import PackedGrid, unpack_grid
+from app.wire import unpacked_image
 
 __all__ = ["AppClient", "ImageUpdate"]
 
@@ -118,18 +118,11 @@ class AppClient:
         return True
 
     def _record(self, source: Any) -> None:
-        data = source.data
-        if not len(data["packed"]):
+        data = unpacked_image(source.data)  # as the page unpacks it
+        if not len(data["image"]):
             return
-        packed = PackedGrid(
-            np.asarray(data["packed"][0]),
-            data["dtype"][0],
-            data["rows"][0],
-            data["columns"][0],
-            data["delta"][0],
-        )
         update = ImageUpdate(
-            unpack_grid(packed),
+            np.asarray(data["image"][0]),
             float(data["x"][0]),
             float(data["y"][0]),
             float(data["dw"][0]),
