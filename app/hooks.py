@@ -15,7 +15,7 @@ from bokeh.server.contexts import BokehServerContext, BokehSessionContext
 from bokeh.server.views.ws import WSHandler
 
 from pipeline import get_store, parse_settings
-from pipeline.memory import release_freed_memory, stop_with_parent_process
+from pipeline.memory import map_large_allocations, release_freed_memory, stop_with_parent_process
 
 logger = logging.getLogger(__name__)
 # Bokeh's log configuration shows its own INFO lines only; show the data loading ones too.
@@ -48,6 +48,8 @@ def on_server_loaded(server_context: BokehServerContext) -> None:
     """Start loading the data into this process's store (runs in each process)."""
     logger.info("starting with %s", SETTINGS)
     _send_websocket_frames_without_delay()
+    if not map_large_allocations():
+        logger.info("large allocations keep the C library's default placement (not glibc)")
     if stop_with_parent_process():
         logger.info("process %d of a --num-procs server: stops when the parent process does", os.getpid())
     get_store().start(SETTINGS)

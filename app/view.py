@@ -54,6 +54,7 @@ from pipeline import (
     get_store,
 )
 from pipeline.memory import release_freed_memory
+from pipeline.packing import PackedGrid, pack_grid
 from pipeline.reduction import CATEGORY_REDUCTIONS
 
 from .categories import CategoryImage, category_image, legend_html
@@ -483,7 +484,8 @@ class SessionView:
         """Runs on a render thread: shade a count_by grid, then hand the result to the
         document's event loop."""
         if not superseded:
-            self._next_tick(partial(self._apply, request, future, self._shade(future)))
+            shading = self._shade(future)
+            self._next_tick(partial(self._apply, request, future, shading, self._packed(future, shading)))
 
     def _shade(self, future: Future[Rendered]) -> Shading:
         """The page's image of a rendered ``count_by`` grid; None for other reductions."""
@@ -499,7 +501,23 @@ class SessionView:
             logger.error("shading %s failed", reduction, exc_info=err)
             return err
 
-    def _apply(self, request: ViewRequest, future: Future[Rendered], shading: Shading = None) -> None:
+    @staticmethod
+    def _packed(future: Future[Rendered], shading: Shading) -> PackedGrid | None:
+        """The grid that goes to the page, packed (runs on a render thread): a count_by
+        image's totals, else the aggregate's own packing, which every viewer of it shares."""
+        if future.exception() is not None or isinstance(shading, Exception):
+            return None
+        if shading is not None:
+            return pack_grid(shading.totals)
+        return future.result().aggregate.packed
+
+    def _apply(
+        self,
+        request: ViewRequest,
+        future: Future[Rendered],
+        shading: Shading = None,
+        packed: PackedGrid | None = None,
+    ) -> None:
         if self.closed:
             return
         if self._failed(future, "rendering", request):
@@ -530,7 +548,7 @@ class SessionView:
         self.hover.tooltips = self._tooltips(aggregate.reduction)
         self.shown = aggregate
         self._show_categories(shading, viewport)
-        self.wire.data = wire_data(grid, viewport)
+        self.wire.data = wire_data(packed if packed is not None else pack_grid(grid), viewport)
         # after the image: the page places the bars from where the image lies
         if counts:
             self.histograms.show(grid)

@@ -1,11 +1,12 @@
 """The image grid on its way to the page.
 
-The server packs each grid (``pipeline.packing``: left differences and byte planes, which the
-websocket's deflate compresses to about two thirds of the raw grid's size) into a synced source,
-``image_wire``. The page unpacks it (``unpack.js``) into ``image_source``, the exact grid that the
-glyphs, the hover, the colour scan and the histograms read. The server never sets
-``image_source`` (that would send the grid a second time, raw), and the page's copy never goes
-back (the source is not synced). Python clients unpack with :func:`unpacked_image`.
+Each grid is packed (``pipeline.packing``: left differences and byte planes, which the
+websocket's deflate compresses to about two thirds of the raw grid's size) on a render thread,
+once per aggregate: every session showing the same view sends the same packed bytes from a
+synced source, ``image_wire``. The page unpacks it (``unpack.js``) into ``image_source``, the
+exact grid that the glyphs, the hover, the colour scan and the histograms read. The server never
+sets ``image_source`` (that would send the grid a second time, raw), and the page's copy never
+goes back (the source is not synced). Python clients unpack with :func:`unpacked_image`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from bokeh.models.callbacks import CustomJS
 from bokeh.models.sources import ColumnDataSource
 
 from pipeline import Viewport
-from pipeline.packing import PackedGrid, pack_grid, unpack_grid
+from pipeline.packing import PackedGrid, unpack_grid
 
 UNPACK_JS = (Path(__file__).resolve().parent / "unpack.js").read_text()
 
@@ -40,9 +41,8 @@ def no_wire() -> dict[str, list[Any]]:
     }
 
 
-def wire_data(grid: Any, viewport: Viewport) -> dict[str, list[Any]]:
-    """The data of a wire source that carries ``grid``, shown over ``viewport``."""
-    packed = pack_grid(grid)
+def wire_data(packed: PackedGrid, viewport: Viewport) -> dict[str, list[Any]]:
+    """The data of a wire source that carries the ``packed`` grid, shown over ``viewport``."""
     return {
         "packed": [packed.data],
         "dtype": [packed.dtype],

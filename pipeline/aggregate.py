@@ -20,6 +20,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from .index import RowRanges, SpatialIndex
+from .packing import PackedGrid
 from .reduction import Combine, Reduction
 from .viewport import Canvas, Viewport
 
@@ -42,7 +43,11 @@ RANGES_PER_THREAD = 6
 
 @dataclass(frozen=True, eq=False)
 class Aggregate:
-    """One aggregate grid and what it shows. ``grid[0, 0]`` is the bottom-left pixel."""
+    """One aggregate grid and what it shows. ``grid[0, 0]`` is the bottom-left pixel.
+
+    ``packed`` is the grid as it travels to the page (see ``packing.py``), when it has been
+    packed: it is made once, with the grid, and shared by every viewer of this aggregate.
+    """
 
     grid: npt.NDArray[np.generic]
     viewport: Viewport
@@ -50,10 +55,14 @@ class Aggregate:
     reduction: Reduction
     rows_scanned: int
     seconds: float = field(compare=False)
+    packed: PackedGrid | None = field(default=None, compare=False)
 
     @property
     def nbytes(self) -> int:
-        return int(self.grid.nbytes)
+        """Bytes held: the grid, plus its packing where that is not a view of the grid."""
+        packed = self.packed
+        extra = 0 if packed is None or np.shares_memory(packed.data, self.grid) else packed.nbytes
+        return int(self.grid.nbytes) + extra
 
 
 class GridAggregator(Protocol):

@@ -10,9 +10,19 @@ import signal
 
 import psutil
 
-__all__ = ["anonymous_bytes", "pss_bytes", "release_freed_memory", "rss_bytes", "stop_with_parent_process"]
+__all__ = [
+    "LARGE_ALLOCATION",
+    "anonymous_bytes",
+    "map_large_allocations",
+    "pss_bytes",
+    "release_freed_memory",
+    "rss_bytes",
+    "stop_with_parent_process",
+]
 
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+M_MMAP_THRESHOLD = -3  # from <malloc.h>
+LARGE_ALLOCATION = 256 * 1024  # bytes: grids, packed grids and messages are all larger
 
 
 def rss_bytes(pid: int | None = None) -> int:
@@ -63,6 +73,21 @@ def release_freed_memory() -> None:
     libc = _libc()
     if libc is not None and hasattr(libc, "malloc_trim"):
         libc.malloc_trim(0)
+
+
+def map_large_allocations(threshold: int = LARGE_ALLOCATION) -> bool:
+    """Have glibc map every allocation of ``threshold`` bytes or more on its own pages, returned
+    to the OS as soon as it is freed; returns whether the setting was made (False elsewhere).
+
+    By default glibc raises this threshold each time it frees a mapped block, up to 32 MiB:
+    after the first image is freed, later grids come from the heap, where the small objects
+    allocated between them pin the pages, so the resident size creeps up with every image and
+    stays up after viewers leave. A fixed threshold keeps the size of images out of the heap.
+    """
+    libc = _libc()
+    if libc is None or not hasattr(libc, "mallopt"):
+        return False
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, threshold))
 
 
 def stop_with_parent_process() -> bool:

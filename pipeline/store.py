@@ -26,6 +26,7 @@ from .dask_backend import DaskAggregator
 from .errors import PipelineError
 from .index import SpatialIndex
 from .memory import rss_bytes
+from .packing import PACKABLE, pack_grid
 from .reduction import Reduction, categorical_columns, numeric_columns
 from .settings import Settings
 from .sources import DataSource
@@ -341,7 +342,9 @@ class DataStore:
                 aggregate = replace(aggregate, grid=blank_sparse_pixels(aggregate.grid, counts, min_count))
             grid = compact_grid(aggregate.grid)
             grid.flags.writeable = False  # shared by every viewer of this view
-            return replace(aggregate, grid=grid)
+            # packed here, on a render thread, once for every viewer of the view
+            packed = pack_grid(grid) if grid.ndim == 2 and grid.dtype.name in PACKABLE else None
+            return replace(aggregate, grid=grid, packed=packed)
 
         aggregate, from_cache = self.cache.get_or_compute(CacheKey(viewport, canvas, reduction), compute)
         return Rendered(aggregate, from_cache, time.perf_counter() - started)

@@ -15,6 +15,7 @@ from pipeline import (
     Viewport,
     get_store,
 )
+from pipeline.packing import unpack_grid
 
 from .conftest import load_store
 
@@ -38,6 +39,26 @@ def test_loads_once_and_renders_exact_cached_images(fresh_store: DataStore) -> N
     again = fresh_store.render(viewport, canvas, Reduction())
     assert again.from_cache and again.aggregate is rendered.aggregate
     assert not again.aggregate.grid.flags.writeable
+
+
+def test_each_view_is_packed_once_for_every_viewer(fresh_store: DataStore) -> None:
+    load_store(fresh_store, Settings(rows=200_000, seed=3, width=64, height=48))
+    canvas = Canvas(64, 48)
+    for reduction, dtype in [(Reduction(), "uint16"), (Reduction("mean", "value"), "float64")]:
+        viewport = Viewport(-3.0, 3.0, -3.0, 3.0)
+        aggregate = fresh_store.render(viewport, canvas, reduction).aggregate
+        packed = aggregate.packed
+        assert packed is not None and packed.dtype == aggregate.grid.dtype.name == dtype
+        np.testing.assert_array_equal(unpack_grid(packed), aggregate.grid)
+        assert aggregate.nbytes == aggregate.grid.nbytes + packed.nbytes  # both are held
+        assert fresh_store.render(viewport, canvas, reduction).aggregate.packed is packed
+    # a uint8 grid's packing is the grid itself, held once
+    deep = fresh_store.render(Viewport(0.0, 0.1, 0.0, 0.1), canvas, Reduction()).aggregate
+    assert deep.grid.dtype == np.uint8 and deep.packed is not None
+    assert np.shares_memory(deep.packed.data, deep.grid) and deep.nbytes == deep.grid.nbytes
+    # count by category is a 3-D grid: the page gets its shaded image, not a packing
+    by = fresh_store.render(Viewport(-3.0, 3.0, -3.0, 3.0), canvas, Reduction("count_by", "category"))
+    assert by.aggregate.grid.ndim == 3 and by.aggregate.packed is None
 
 
 def test_home_view_is_prerendered(fresh_store: DataStore) -> None:
