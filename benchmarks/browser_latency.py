@@ -142,6 +142,8 @@ def main() -> None:
         browser = launch_chromium(playwright)
         for variant, spread in enumerate(options.spread):
             page, box = open_page(browser, f"{server.url}?spread={spread}")
+            if variant == 0:
+                results["default_view"] = default_view(page, options.gestures)
             for name in options.views:
                 results["views"][label(name, spread, options.spread)] = measure_view(
                     page, box, VIEWS[name], options.gestures, variant
@@ -168,15 +170,33 @@ def label(view: str, spread: str, spreads: list[str]) -> str:
     return view if len(spreads) == 1 else f"{view}, spread={spread}"
 
 
+def loopback_bytes() -> int:
+    return int(psutil.net_io_counters(pernic=True)["lo"].bytes_sent)
+
+
+def default_view(page: Any, count: int) -> dict[str, float]:
+    """Bytes of the update that shows the default view (the whole data, as a page opens),
+    reached with the reset tool from the mid view, median of ``count // 4`` (at least 3)."""
+    sent = []
+    for _ in range(max(count // 4, 3)):
+        go_to(page, VIEWS["mid"])
+        before, shown = loopback_bytes(), images(page)
+        page.locator(".bk-tool-icon-reset").click()
+        wait_images(page, shown + 1)
+        time.sleep(0.3)  # the histograms follow the image
+        sent.append(loopback_bytes() - before)
+    return {"bytes_per_update": statistics.median(sent)}
+
+
 def measure_view(
     page: Any, box: dict[str, float], view: tuple[float, float], count: int, variant: int = 0
 ) -> dict[str, float]:
     """Wheel and drag latencies and bytes per update around ``view`` (``variant``: gestures
     that differ from those of other variants, so that none is served from the image cache)."""
     go_to(page, view)
-    counter_before, images_before = psutil.net_io_counters(pernic=True)["lo"].bytes_sent, images(page)
+    counter_before, images_before = loopback_bytes(), images(page)
     wheel_ms = gestures(page, box, "wheel", count, variant)
-    loopback = psutil.net_io_counters(pernic=True)["lo"].bytes_sent - counter_before
+    loopback = loopback_bytes() - counter_before
     updates = images(page) - images_before
     go_to(page, view)
     drag_ms = gestures(page, box, "drag", count, variant)
@@ -219,12 +239,18 @@ def print_table(results: dict[str, Any]) -> None:
             f"{figures['drag_median_ms']:.0f} / {figures['drag_min_ms']:.0f} | "
             f"{figures['bytes_per_update'] / 1000:.0f} |"
         )
+    default = results.get("default_view")
+    if default is not None:
+        kilobytes = default["bytes_per_update"] / 1000
+        print(f"default view (reset to the whole data): {kilobytes:.0f} KB per update")
     many = results.get("many_pages")
     if many is None:
         return
+    alone = many["single_page_mid_wheel_median_ms"]
     print(
         f"{many['pages']} pages zooming at once (mid view): median {many['wheel_median_ms']:.0f} ms "
-        f"over {many['images']} images; one page alone: {many['single_page_mid_wheel_median_ms']:.0f} ms"
+        f"over {many['images']} images; one page alone: "
+        + (f"{alone:.0f} ms" if alone is not None else "not measured (the mid view was not among --views)")
     )
 
 

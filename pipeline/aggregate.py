@@ -154,7 +154,8 @@ def _merge_moments(
 def _merge_partials(
     combine: Combine, into: dict[str, npt.NDArray[np.generic]], parts: Mapping[str, npt.NDArray[np.generic]]
 ) -> None:
-    """Fold named partial grids into ``into`` (a grid seen for the first time is copied)."""
+    """Fold named partial grids into ``into``; a grid seen for the first time is taken over, not
+    copied (partial grids are new arrays, each merged once)."""
     if combine is Combine.MOMENTS and into:
         _merge_moments(into, parts)  # type: ignore[arg-type]
         return
@@ -162,7 +163,7 @@ def _merge_partials(
         if name in into:
             _merge(combine.of_partials, into[name], values)
         else:
-            into[name] = values.copy()
+            into[name] = values
 
 
 class Aggregator:

@@ -89,11 +89,15 @@ def unpack_grid(packed: PackedGrid) -> npt.NDArray[np.generic]:
 
 
 def _zigzag_differences(values: npt.NDArray[np.unsignedinteger[Any]]) -> npt.NDArray[np.generic]:
-    differences = values.copy()
-    differences[:, 1:] = values[:, 1:] - values[:, :-1]  # wraps around, as unsigned numbers do
+    # in place where possible: two new arrays, not five (every large array is an mmap, see memory.py)
+    differences = np.empty_like(values)
+    differences[:, 0] = values[:, 0]
+    np.subtract(values[:, 1:], values[:, :-1], out=differences[:, 1:])  # wraps, as unsigned numbers do
     signed: npt.NDArray[Any] = differences.view(SIGNED_OF[values.dtype])
-    bits = values.dtype.itemsize * 8
-    return ((signed << 1) ^ (signed >> (bits - 1))).view(values.dtype)
+    sign = signed >> (values.dtype.itemsize * 8 - 1)
+    np.left_shift(signed, 1, out=signed)
+    np.bitwise_xor(signed, sign, out=signed)
+    return differences
 
 
 def _from_zigzag_differences(zigzag: npt.NDArray[Any]) -> npt.NDArray[np.generic]:

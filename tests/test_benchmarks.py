@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from benchmarks import aggregation
 
@@ -34,3 +38,16 @@ def test_load_test_smoke() -> None:
     report = load_test.run(rows=20_000, sessions=2, seconds=2.0)
     assert report["errors"] == 0 and report["server_alive"]
     assert report["images"] > 0
+
+
+@pytest.mark.browser
+@pytest.mark.server
+def test_browser_latency_benchmark_smoke(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "benchmarks.browser_latency", "--rows", "20000", "--gestures", "4"]
+    command += ["--views", "deep", "--pages", "2", "--out", str(tmp_path)]
+    subprocess.run(command, check=True, timeout=600, cwd=Path(__file__).resolve().parents[1])
+    written = json.loads((tmp_path / "browser_latency.json").read_text())
+    deep = written["views"]["deep"]
+    assert deep["wheel_median_ms"] > 0 and deep["drag_median_ms"] > 0 and deep["bytes_per_update"] > 0
+    assert written["default_view"]["bytes_per_update"] > 0
+    assert written["many_pages"]["images"] == 2 * 2  # both pages got an image for each gesture
