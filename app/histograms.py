@@ -47,9 +47,12 @@ def _edges(image_source: ColumnDataSource, axis: str, side: int) -> CustomJSTran
 
 
 def _source(name: str, pixels: int) -> ColumnDataSource:
-    # Lists, not arrays: the page gets them in the document's JSON, and each later update
-    # (the ``rows`` column alone) is one array in one message.
-    return ColumnDataSource(name=name, data={"pixel": list(range(pixels)), "rows": [0] * pixels})
+    # Lists, not arrays: the page gets them in the document's JSON, and each later update from
+    # the server (the ``rows`` column alone) is one array in one message. The page fills them
+    # itself for count grids, and never sends them back.
+    return ColumnDataSource(
+        name=name, data={"pixel": list(range(pixels)), "rows": [0] * pixels}, syncable=False
+    )
 
 
 def _plot(name: str, x_range: Range1d, y_range: Range1d, width: int, height: int) -> Plot:
@@ -75,10 +78,10 @@ class Histograms:
     ) -> None:
         self.x_source = _source("x_histogram_source", canvas.width)
         self.y_source = _source("y_histogram_source", canvas.height)
-        # The rows axes run from 0 to the highest bar, set with each image (a range that the
-        # page fitted itself would come back to the server, a message each, after each image).
-        self.rows_above = Range1d(start=0, end=1)
-        self.rows_right = Range1d(start=0, end=1)
+        # The rows axes run from 0 to the highest bar, set with each image's sums (by the page
+        # for count grids; not synced back, or each would come back to the server as a message).
+        self.rows_above = Range1d(start=0, end=1, syncable=False)
+        self.rows_right = Range1d(start=0, end=1, syncable=False)
         self.above = _plot("x_histogram", x_range, self.rows_above, canvas.width, HISTOGRAM_SIZE)
         self.above.add_layout(LinearAxis(axis_label="rows"), "left")
         self.above.add_glyph(
@@ -107,7 +110,8 @@ class Histograms:
         )
 
     def show(self, counts: npt.NDArray[np.generic]) -> None:
-        """Show the sums of ``counts``, the count grid of the image just shown.
+        """Show the sums of ``counts``, the count grid of the view of an image of another
+        reduction (the page sums count grids itself).
 
         Only the ``rows`` column changes, so each update carries one array.
         """

@@ -2,7 +2,8 @@
 //
 // A CustomJS callback with `wire` (the synced source of packed grids, see pipeline/packing.py),
 // `target` (the exact image source that the glyphs, the hover and the histograms read; filled
-// here, never sent back) and `readers` (sources whose glyphs place themselves from `target`).
+// here, never sent back), and the histograms' `column_sums` and `row_sums` sources (whose bars
+// place themselves from `target`) with the ranges `column_peak` and `row_peak` of their heights.
 // It runs when a packed grid arrives and when the page opens.
 //
 // The inverse of pack_grid: byte planes back into pixels, then, for `delta` grids, zigzag
@@ -48,13 +49,46 @@ function unpack(bytes, dtype, rows, columns, delta) {
   return ndarray(values, {dtype, shape: [rows, columns]})
 }
 
+// The rows in view per pixel column and per pixel row: a count grid's column and row sums
+// (exact: a double holds every integer up to 2**53).
+function sums(grid) {
+  const [rows, columns] = grid.shape
+  const per_column = new Float64Array(columns)
+  const per_row = new Float64Array(rows)
+  for (let j = 0; j < rows; j++) {
+    let sum = 0
+    for (let i = 0, k = j * columns; i < columns; i++, k++) {
+      const value = grid[k]
+      sum += value
+      per_column[i] += value
+    }
+    per_row[j] = sum
+  }
+  return [per_column, per_row]
+}
+
+function peak(values) {
+  let highest = 1
+  for (const value of values)
+    highest = Math.max(highest, value)
+  return highest
+}
+
 const data = wire.data
 const image = data.packed.length == 0
   ? []
   : [unpack(data.packed[0], data.dtype[0], data.rows[0], data.columns[0], data.delta[0])]
 target.data = {image, x: data.x, y: data.y, dw: data.dw, dh: data.dh}
-// A grid that came with the document was unpacked after the readers' glyphs were placed; later
-// grids arrive before their readers' new data, which places those glyphs again anyway.
-if (cb_obj !== wire)
-  for (const reader of readers)
-    reader.change.emit()
+if (image.length && data.counts[0]) {
+  // placed from `target`, which now holds the grid they sum
+  const [per_column, per_row] = sums(image[0])
+  column_sums.data = {pixel: column_sums.data.pixel, rows: per_column}
+  row_sums.data = {pixel: row_sums.data.pixel, rows: per_row}
+  column_peak.end = peak(per_column)
+  row_peak.end = peak(per_row)
+} else if (cb_obj !== wire) {
+  // Sums from the server came with the document, and their bars were placed before the grid
+  // was unpacked; later sums arrive after their grid, which places the bars again anyway.
+  column_sums.change.emit()
+  row_sums.change.emit()
+}

@@ -217,9 +217,7 @@ class SessionView:
         plot.add_tools(self.hover, BoxSelectTool(persistent=True))
         plot.on_event(SelectionGeometry, self._on_box_selected)
         self.histograms = Histograms(self.source, self.x_range, self.y_range, self.canvas)
-        unpack_in_the_page(
-            self.doc, self.wire, self.source, (self.histograms.x_source, self.histograms.y_source)
-        )
+        unpack_in_the_page(self.doc, self.wire, self.source, self.histograms)
         plot.on_event(RangesUpdate, self._on_ranges_update)
         plot.on_event(PanStart, self._on_gesture_start)
         plot.on_event(PanEnd, self._on_gesture_end)
@@ -548,11 +546,9 @@ class SessionView:
         self.hover.tooltips = self._tooltips(aggregate.reduction)
         self.shown = aggregate
         self._show_categories(shading, viewport)
-        self.wire.data = wire_data(packed if packed is not None else pack_grid(grid), viewport)
-        # after the image: the page places the bars from where the image lies
-        if counts:
-            self.histograms.show(grid)
-        else:
+        # a count grid's histograms are its sums, which the page makes from the grid itself
+        self.wire.data = wire_data(packed if packed is not None else pack_grid(grid), viewport, counts=counts)
+        if not counts:  # after the image: the page places the bars from where the image lies
             self._count(viewport, aggregate.canvas, self._show_histograms)
 
     def _show_categories(self, shading: CategoryImage | None, viewport: Viewport) -> None:

@@ -6,12 +6,13 @@ once per aggregate: every session showing the same view sends the same packed by
 synced source, ``image_wire``. The page unpacks it (``unpack.js``) into ``image_source``, the
 exact grid that the glyphs, the hover, the colour scan and the histograms read. The server never
 sets ``image_source`` (that would send the grid a second time, raw), and the page's copy never
-goes back (the source is not synced). Python clients unpack with :func:`unpacked_image`.
+goes back (the source is not synced). The histograms of a count grid are its column and row
+sums, so the page sums the grid it unpacked, and no sums travel. Python clients unpack with
+:func:`unpacked_image`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ from bokeh.models.sources import ColumnDataSource
 
 from pipeline import Viewport
 from pipeline.packing import PackedGrid, unpack_grid
+
+from .histograms import Histograms
 
 UNPACK_JS = (Path(__file__).resolve().parent / "unpack.js").read_text()
 
@@ -34,6 +37,7 @@ def no_wire() -> dict[str, list[Any]]:
         "rows": [],
         "columns": [],
         "delta": [],
+        "counts": [],
         "x": [],
         "y": [],
         "dw": [],
@@ -41,14 +45,16 @@ def no_wire() -> dict[str, list[Any]]:
     }
 
 
-def wire_data(packed: PackedGrid, viewport: Viewport) -> dict[str, list[Any]]:
-    """The data of a wire source that carries the ``packed`` grid, shown over ``viewport``."""
+def wire_data(packed: PackedGrid, viewport: Viewport, *, counts: bool) -> dict[str, list[Any]]:
+    """The data of a wire source that carries the ``packed`` grid, shown over ``viewport``;
+    ``counts``: the grid counts rows per pixel, so the page sums it for the histograms."""
     return {
         "packed": [packed.data],
         "dtype": [packed.dtype],
         "rows": [packed.rows],
         "columns": [packed.columns],
         "delta": [packed.delta],
+        "counts": [counts],
         "x": [viewport.x0],
         "y": [viewport.y0],
         "dw": [viewport.width],
@@ -72,11 +78,22 @@ def unpacked_image(data: dict[str, Any]) -> dict[str, list[Any]]:
 
 
 def unpack_in_the_page(
-    doc: Document, wire: ColumnDataSource, target: ColumnDataSource, readers: Sequence[ColumnDataSource] = ()
+    doc: Document, wire: ColumnDataSource, target: ColumnDataSource, bars: Histograms
 ) -> None:
     """Fill ``target`` in the page from each grid that arrives in ``wire``, and when the page
-    opens (its document may come with a grid); ``readers`` are sources whose glyphs are placed
-    from ``target`` (the histograms' bars), placed again when the page opens."""
-    callback = CustomJS(args={"wire": wire, "target": target, "readers": list(readers)}, code=UNPACK_JS)
+    opens (its document may come with a grid). For a count grid, the page also sets the
+    histograms' ``bars`` to the grid's column and row sums; otherwise the server sends them,
+    and the bars, placed from ``target``, are placed again when the page opens."""
+    callback = CustomJS(
+        args={
+            "wire": wire,
+            "target": target,
+            "column_sums": bars.x_source,
+            "row_sums": bars.y_source,
+            "column_peak": bars.rows_above,
+            "row_peak": bars.rows_right,
+        },
+        code=UNPACK_JS,
+    )
     doc.js_on_event("document_ready", callback)
     wire.js_on_change("data", callback)

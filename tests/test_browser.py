@@ -352,6 +352,25 @@ def test_choosing_mean_recolours_without_errors(browser: Any, server: ServerProc
         page.close()
 
 
+def test_histograms_of_means_come_from_the_server_on_the_image_pixels(
+    browser: Any, server: ServerProcess
+) -> None:
+    # a page that opens on a mean image: its document already holds the server's sums, placed
+    # once the grid is unpacked
+    page = Page(browser, server.url + "?agg=mean&column=value")
+    try:
+        page.wait_for_image()
+        assert page.page.evaluate(IMAGE_DTYPE) == "float64"
+        page.wait_for(
+            lambda: sum(page.page.evaluate(HISTOGRAMS)["per_column"]) == 300_000, "no histograms drawn"
+        )
+        assert sum(page.page.evaluate(HISTOGRAMS)["per_row"]) == 300_000  # every row, at home
+        assert_bars_on_the_pixels(page)
+        assert page.errors == [] and page.warnings == []
+    finally:
+        page.close()
+
+
 def test_loading_progress_then_plot(browser: Any) -> None:
     with ServerProcess(["--rows", "20000000"]) as slow:
         page = Page(browser, slow.url)
@@ -741,6 +760,7 @@ HISTOGRAMS = """() => {
         frames: {main: main.frame, above: above.frame, right: right.frame},
         per_column: Array.from(doc.get_model_by_name('x_histogram_source').data.rows),
         per_row: Array.from(doc.get_model_by_name('y_histogram_source').data.rows),
+        peaks: [above.view.model.y_range.end, right.view.model.x_range.end],
         column_edges: [Array.from(columns.left), Array.from(columns.right)],
         row_edges: [Array.from(rows.bottom), Array.from(rows.top)],
     };
@@ -748,13 +768,23 @@ HISTOGRAMS = """() => {
 
 
 def assert_histograms_match(page: Page) -> None:
-    """The histograms hold the sums of the page's count grid, with bars on its pixel columns and rows."""
-    import numpy as np
-
+    """The histograms hold the sums of the page's count grid (summed in the page), with bars on
+    its pixel columns and rows."""
     grid = page.grid()
     found = page.page.evaluate(HISTOGRAMS)
     assert found["per_column"] == grid.values.sum(axis=0).tolist()
     assert found["per_row"] == grid.values.sum(axis=1).tolist()
+    assert_bars_on_the_pixels(page)
+
+
+def assert_bars_on_the_pixels(page: Page) -> None:
+    """The histograms' bars stand on the image's pixel columns and rows, up to the highest bar."""
+    import numpy as np
+
+    grid = page.grid()
+    found = page.page.evaluate(HISTOGRAMS)
+    # the rows axes run from 0 to the highest bar
+    assert found["peaks"] == [max(found["per_column"]), max(found["per_row"])]
     rows, columns = grid.values.shape
     for (starts, ends), origin, size, pixels in (
         (found["column_edges"], grid.x, grid.dw, columns),
