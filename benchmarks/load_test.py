@@ -1,6 +1,7 @@
 """Load test: many ``bokeh.client`` sessions zooming and panning at once, on loopback only.
 
     python -m benchmarks.load_test [--rows 70000000] [--sessions 50] [--seconds 60] [--pause 0]
+        [--cache-mb MB]
 
 Each session repeatedly asks for a random view (random centre, zoom width from 0.05 to 10)
 and waits for its image, then waits ``--pause`` seconds more (0, the default, keeps the server
@@ -8,7 +9,9 @@ saturated; a second or so is the pace of a person looking at each view); the run
 by ``--seconds``. Reports images per second, latency percentiles (range change to image at
 the client), errors, the server's resident memory over the run, and the event loop's
 responsiveness, probed by an HTTP request to the server every 100 ms (its time is the loop's
-lag plus a small constant). Writes ``load_test.json`` under ``--out``.
+lag plus a small constant). ``--cache-mb`` is passed to the server (its default when not given):
+with 0, the memory figures show what the sessions hold without the shared image cache, which
+fills up to its budget during a run. Writes ``load_test.json`` under ``--out``.
 """
 
 from __future__ import annotations
@@ -72,8 +75,11 @@ def sample_memory(pid: int, stop: threading.Event, samples: list[float]) -> None
         time.sleep(1.0)
 
 
-def run(rows: int, sessions: int, seconds: float, pause: float = 0.0) -> dict[str, object]:
-    with ServerProcess(["--rows", str(rows)]) as server:
+def run(
+    rows: int, sessions: int, seconds: float, pause: float = 0.0, cache_mb: int | None = None
+) -> dict[str, object]:
+    app_args = ["--rows", str(rows)] + ([] if cache_mb is None else ["--cache-mb", str(cache_mb)])
+    with ServerProcess(app_args) as server:
         wait_for_log(server, "ready:", timeout=900)
         clients = [AppClient(server.url) for _ in range(sessions)]
         for client in clients:
@@ -110,6 +116,7 @@ def run(rows: int, sessions: int, seconds: float, pause: float = 0.0) -> dict[st
         "rows": rows,
         "sessions": sessions,
         "pause_s": pause,
+        "cache_mb": cache_mb,
         "seconds": elapsed,
         "images": len(latencies),
         "images_per_second": len(latencies) / elapsed,
@@ -130,16 +137,18 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--pause", type=float, default=0.0, help="seconds each session waits between views")
+    parser.add_argument("--cache-mb", type=int, default=None, help="the server's image cache, MiB")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     options = parser.parse_args()
-    report = run(options.rows, options.sessions, options.seconds, options.pause)
+    report = run(options.rows, options.sessions, options.seconds, options.pause, options.cache_mb)
     options.out.mkdir(parents=True, exist_ok=True)
     (options.out / "load_test.json").write_text(json.dumps(report, indent=2))
     latency = report["latency_ms"]
     assert isinstance(latency, dict)
     print(
         f"{options.rows:,} rows, {options.sessions} sessions, {report['seconds']:.0f} s, "
-        f"{options.pause:g} s between a session's views"
+        f"{options.pause:g} s between a session's views, image cache "
+        + ("default" if options.cache_mb is None else f"{options.cache_mb} MiB")
     )
     print("| images/s | p50 ms | p95 ms | p99 ms | errors | RSS start / end / max MiB | probe p50 / p99 ms |")
     print("|---|---|---|---|---|---|---|")

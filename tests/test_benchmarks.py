@@ -35,8 +35,8 @@ def test_aggregation_benchmark_smoke(tmp_path: Path) -> None:
 def test_load_test_smoke() -> None:
     from benchmarks import load_test
 
-    report = load_test.run(rows=20_000, sessions=2, seconds=2.0)
-    assert report["errors"] == 0 and report["server_alive"]
+    report = load_test.run(rows=20_000, sessions=2, seconds=2.0, cache_mb=0)
+    assert report["errors"] == 0 and report["server_alive"] and report["cache_mb"] == 0
     assert report["images"] > 0
 
 
