@@ -123,6 +123,8 @@ class SessionView:
         self.y_range = Range1d()
         self._gesture_until = 0.0
         self._changed_ends: set[tuple[str, str]] = set()
+        self._ranges_changed_at = 0.0  # when the last message that changed a range end was applied
+        self._stamp_pending = False
         self._gestures_seen = False
         self._error_shown = False
         self._adjusting_column = False
@@ -421,17 +423,23 @@ class SessionView:
         # Clients that set range ends directly (bokeh.client, scripts) send one message per
         # property: render once all four have changed, or once changes stop arriving.
         # Browsers report their gestures, so their range changes only ever wait to settle.
-        self._cancel_settle()
+        # A gesture changes the ends many times: each change only notes itself, and one
+        # pending check looks again until the changes stop.
         self._changed_ends.add((axis, attr))
         if len(self._changed_ends) == 4 and not self._gestures_seen:
+            self._cancel_settle()
             self._ranges_settled()
-        else:
+        elif not self._stamp_pending:
             # The window opens once this message is applied: applying one takes the server
             # longer than the window for a large document, and the next change may be waiting.
-            self._settle = self.doc.add_next_tick_callback(self._start_settling)
+            self._stamp_pending = True
+            self.doc.add_next_tick_callback(self._stamp_range_change)
 
-    def _start_settling(self) -> None:
-        self._settle = self.doc.add_timeout_callback(self._ranges_settled, RANGE_SETTLE)
+    def _stamp_range_change(self) -> None:
+        self._stamp_pending = False
+        self._ranges_changed_at = time.monotonic()
+        if self._settle is None:
+            self._settle = self.doc.add_timeout_callback(self._ranges_settled, RANGE_SETTLE)
 
     def _cancel_settle(self) -> None:
         if self._settle is not None:
@@ -443,13 +451,14 @@ class SessionView:
 
     def _ranges_settled(self) -> None:
         self._settle = None
-        self._changed_ends.clear()
-        gesture_left = self._gesture_until - time.monotonic()
-        if gesture_left > 0:
-            # A browser gesture is in progress and its RangesUpdate will normally follow;
-            # look again when the gesture should be over, in case the change came from elsewhere.
-            self._settle = self.doc.add_timeout_callback(self._ranges_settled, int(gesture_left * 1000) + 1)
+        # Wait while changes keep arriving, and while a browser gesture is in progress: its
+        # RangesUpdate will normally follow (look again when the gesture should be over, in
+        # case the change came from elsewhere).
+        wait = max(self._gesture_until, self._ranges_changed_at + RANGE_SETTLE / 1000) - time.monotonic()
+        if wait > 0:
+            self._settle = self.doc.add_timeout_callback(self._ranges_settled, int(wait * 1000) + 1)
             return
+        self._changed_ends.clear()
         self.request_ranges(self.x_range.start, self.x_range.end, self.y_range.start, self.y_range.end)
 
     # -- results --------------------------------------------------------------------------------

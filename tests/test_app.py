@@ -30,6 +30,7 @@ from bokeh.server.contexts import BokehSessionContext, _RequestProxy
 from bokeh.util.token import generate_session_id
 
 from app.mapper import COLORMAPS, ImageColours
+from app.view import RANGE_SETTLE
 from app.wire import unpacked_image
 from harness.server import APP_DIR
 from pipeline import DataStore, LoadState
@@ -132,6 +133,7 @@ def test_bad_ranges_are_reported_to_the_session(fresh_store: DataStore) -> None:
     plot.x_range.start, plot.x_range.end = 5, 1
     run_pending_callbacks(doc)  # opens the settle window, once the change is applied
     assert doc.get_model_by_name("message").text == ""
+    time.sleep(RANGE_SETTLE / 1000)
     run_pending_callbacks(doc)  # the window closes: two ends changed, then nothing more
     assert "x range must have end &gt; start, got start=5.0, end=1.0" in doc.get_model_by_name("message").text
 

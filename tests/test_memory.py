@@ -39,7 +39,7 @@ def retained_after_freeing_grids(mode: str) -> int:
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="the mapping threshold is glibc's")
 def test_freed_grids_go_back_to_the_os_once_large_allocations_are_mapped() -> None:
-    # without the setting glibc keeps the 200 MiB of freed grids resident, pinned by the small
-    # objects between them; with it, each grid's pages go back when it is freed
-    assert retained_after_freeing_grids("default") > 100 * MiB
+    # With the setting, each grid's pages go back when it is freed. Without it, glibc usually
+    # keeps the 200 MiB of freed grids resident, pinned by the small objects between them (196 MiB
+    # in a plain run here; how much depends on where the kernel lets the heap grow).
     assert retained_after_freeing_grids("mapped") < 5 * MiB
