@@ -438,7 +438,8 @@ class SessionView:
     def _stamp_range_change(self) -> None:
         self._stamp_pending = False
         self._ranges_changed_at = time.monotonic()
-        if self._settle is None:
+        # nothing left to check when the gesture's RangesUpdate came with the same message
+        if self._settle is None and self._changed_ends:
             self._settle = self.doc.add_timeout_callback(self._ranges_settled, RANGE_SETTLE)
 
     def _cancel_settle(self) -> None:
