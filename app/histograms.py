@@ -110,7 +110,7 @@ class Histograms:
         )
 
     def show(self, counts: npt.NDArray[np.generic]) -> None:
-        """Show the sums of ``counts``, the count grid of the view of an image of another
+        """Show the sums of ``counts``, the count grid of a view whose image shows another
         reduction (the page sums count grids itself).
 
         Only the ``rows`` column changes, so each update carries one array.

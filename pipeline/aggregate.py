@@ -61,7 +61,7 @@ class Aggregate:
     def nbytes(self) -> int:
         """Bytes held: the grid, plus its packing where that is not a view of the grid."""
         packed = self.packed
-        extra = 0 if packed is None or np.shares_memory(packed.data, self.grid) else packed.nbytes
+        extra = 0 if packed is None or np.may_share_memory(packed.data, self.grid) else packed.nbytes
         return int(self.grid.nbytes) + extra
 
 

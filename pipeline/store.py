@@ -344,6 +344,8 @@ class DataStore:
             grid.flags.writeable = False  # shared by every viewer of this view
             # packed here, on a render thread, once for every viewer of the view
             packed = pack_grid(grid) if grid.ndim == 2 and grid.dtype.name in PACKABLE else None
+            if packed is not None:
+                packed.data.flags.writeable = False  # shared too
             return replace(aggregate, grid=grid, packed=packed)
 
         aggregate, from_cache = self.cache.get_or_compute(CacheKey(viewport, canvas, reduction), compute)

@@ -52,6 +52,7 @@ def test_each_view_is_packed_once_for_every_viewer(fresh_store: DataStore) -> No
         np.testing.assert_array_equal(unpack_grid(packed), aggregate.grid)
         assert aggregate.nbytes == aggregate.grid.nbytes + packed.nbytes  # both are held
         assert fresh_store.render(viewport, canvas, reduction).aggregate.packed is packed
+        assert not packed.data.flags.writeable
     # a uint8 grid's packing is the grid itself, held once
     deep = fresh_store.render(Viewport(0.0, 0.1, 0.0, 0.1), canvas, Reduction()).aggregate
     assert deep.grid.dtype == np.uint8 and deep.packed is not None
