@@ -89,7 +89,8 @@ def unpack_grid(packed: PackedGrid) -> npt.NDArray[np.generic]:
 
 
 def _zigzag_differences(values: npt.NDArray[np.unsignedinteger[Any]]) -> npt.NDArray[np.generic]:
-    # in place where possible: two new arrays, not five (every large array is an mmap, see memory.py)
+    # in place where possible: two new arrays, not five (in the server each large array is fresh
+    # pages, see memory.map_large_allocations)
     differences = np.empty_like(values)
     differences[:, 0] = values[:, 0]
     np.subtract(values[:, 1:], values[:, :-1], out=differences[:, 1:])  # wraps, as unsigned numbers do
