@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bokeh.document import Document
-from bokeh.events import Event, MouseWheel, PanEnd, PanStart, RangesUpdate, SelectionGeometry
+from bokeh.events import Event, RangesUpdate, SelectionGeometry
 from bokeh.layouts import column, gridplot, row
 from bokeh.models.annotations import ColorBar
 from bokeh.models.callbacks import CustomJS
@@ -70,7 +70,6 @@ logger = logging.getLogger(__name__)
 
 LOD_TIMEOUT = 40  # ms after the last wheel tick before BokehJS reports the final ranges
 RANGE_SETTLE = 50  # ms: range properties that change within this window are one request
-WHEEL_GESTURE = 0.3  # s after a wheel tick during which the gesture's own report is awaited
 LOADING_POLL = 200  # ms between progress updates on the loading page
 PIXEL_HOVER = (Path(__file__).resolve().parent / "pixel_hover.js").read_text()
 
@@ -119,13 +118,15 @@ class SessionView:
         )
         self._poll: PeriodicCallback | None = None
         self._settle: SessionCallback | None = None
-        self.x_range = Range1d()
-        self.y_range = Range1d()
-        self._gesture_until = 0.0
+        # The page reports each view it shows with one RangesUpdate (every Bokeh tool sends
+        # one when its gesture ends), so its range ends are not synced: a gesture would send
+        # them with every frame. Clients that set the ends themselves (bokeh.client) still do.
+        self.x_range = Range1d(syncable=False)
+        self.y_range = Range1d(syncable=False)
+        self.viewport: Viewport | None = None  # the view last requested
         self._changed_ends: set[tuple[str, str]] = set()
         self._ranges_changed_at = 0.0  # when the last message that changed a range end was applied
         self._stamp_pending = False
-        self._gestures_seen = False
         self._error_shown = False
         self._adjusting_column = False
 
@@ -221,9 +222,6 @@ class SessionView:
         self.histograms = Histograms(self.source, self.x_range, self.y_range, self.canvas)
         unpack_in_the_page(self.doc, self.wire, self.source, self.histograms)
         plot.on_event(RangesUpdate, self._on_ranges_update)
-        plot.on_event(PanStart, self._on_gesture_start)
-        plot.on_event(PanEnd, self._on_gesture_end)
-        plot.on_event(MouseWheel, self._on_wheel)
         for axis, axis_range in (("x", self.x_range), ("y", self.y_range)):
             for end in ("start", "end"):
                 axis_range.on_change(end, partial(self._on_range_changed, axis))
@@ -334,7 +332,8 @@ class SessionView:
             self._report(str(err))
             return
         self.reduction = reduction
-        self.request_ranges(self.x_range.start, self.x_range.end, self.y_range.start, self.y_range.end)
+        if self.viewport is not None:
+            self.request(self.viewport)
 
     def _offer_columns_of(self, name: str) -> None:
         """Offer the columns that the reduction ``name`` reads: categorical ones for
@@ -384,6 +383,7 @@ class SessionView:
     def request(self, viewport: Viewport) -> None:
         """Ask for the image of ``viewport``; the newest request wins."""
         assert self.canvas is not None
+        self.viewport = viewport
         if self.runner.request((viewport, self.canvas, self.reduction)):
             self._error_shown = False
 
@@ -397,36 +397,16 @@ class SessionView:
         self.request(viewport)
 
     def _on_ranges_update(self, event: Event) -> None:
-        # One event per finished gesture, carrying the final ranges.
+        # The page's report of the view it shows: one event per finished gesture.
         assert isinstance(event, RangesUpdate)
-        self._gestures_seen = True
-        self._gesture_until = 0.0
-        self._cancel_settle()
-        self._changed_ends.clear()
         self.request_ranges(event.x0, event.x1, event.y0, event.y1)
-
-    def _on_gesture_start(self, event: Event) -> None:
-        self._gestures_seen = True
-        self._gesture_until = time.monotonic() + 60.0  # until PanEnd / RangesUpdate
-
-    def _on_gesture_end(self, event: Event) -> None:
-        self._gesture_until = time.monotonic() + WHEEL_GESTURE
-        if self._settle is not None:  # a check waiting for the end of the pan: bring it forward
-            self._cancel_settle()
-            self._settle = self.doc.add_timeout_callback(self._ranges_settled, int(WHEEL_GESTURE * 1000))
-
-    def _on_wheel(self, event: Event) -> None:
-        self._gestures_seen = True
-        self._gesture_until = time.monotonic() + WHEEL_GESTURE
 
     def _on_range_changed(self, axis: str, attr: str, old: object, new: object) -> None:
         # Clients that set range ends directly (bokeh.client, scripts) send one message per
-        # property: render once all four have changed, or once changes stop arriving.
-        # Browsers report their gestures, so their range changes only ever wait to settle.
-        # A gesture changes the ends many times: each change only notes itself, and one
-        # pending check looks again until the changes stop.
+        # property: render once all four have changed, or once changes stop arriving. Each
+        # change only notes itself; one pending check looks again until the changes stop.
         self._changed_ends.add((axis, attr))
-        if len(self._changed_ends) == 4 and not self._gestures_seen:
+        if len(self._changed_ends) == 4:
             self._cancel_settle()
             self._ranges_settled()
         elif not self._stamp_pending:
@@ -438,7 +418,7 @@ class SessionView:
     def _stamp_range_change(self) -> None:
         self._stamp_pending = False
         self._ranges_changed_at = time.monotonic()
-        # nothing left to check when the gesture's RangesUpdate came with the same message
+        # nothing left to check when the fourth end came with the same message
         if self._settle is None and self._changed_ends:
             self._settle = self.doc.add_timeout_callback(self._ranges_settled, RANGE_SETTLE)
 
@@ -452,11 +432,8 @@ class SessionView:
 
     def _ranges_settled(self) -> None:
         self._settle = None
-        # Wait while changes keep arriving, and while a browser gesture is in progress: its
-        # RangesUpdate will normally follow (look again when the gesture should be over, in
-        # case the change came from elsewhere).
-        wait = max(self._gesture_until, self._ranges_changed_at + RANGE_SETTLE / 1000) - time.monotonic()
-        if wait > 0:
+        wait = self._ranges_changed_at + RANGE_SETTLE / 1000 - time.monotonic()
+        if wait > 0 and len(self._changed_ends) < 4:  # changes may still be arriving
             self._settle = self.doc.add_timeout_callback(self._ranges_settled, int(wait * 1000) + 1)
             return
         self._changed_ends.clear()

@@ -61,6 +61,7 @@ SET_VIEW = """([low, high]) => {
         .some((end, i) => end !== [low, high, low, high][i]);
     plot.x_range.setv({start: low, end: high});
     plot.y_range.setv({start: low, end: high});
+    Bokeh.index.find_one(plot).trigger_ranges_update_event();  // as Bokeh's tools report a view
     return changed;
 }"""
 
