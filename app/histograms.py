@@ -12,14 +12,17 @@ until the next image brings new sums.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 from bokeh.models.axes import LinearAxis
 from bokeh.models.glyphs import Quad
+from bokeh.models.labeling import NoOverlap
 from bokeh.models.plots import Plot
 from bokeh.models.ranges import Range1d
 from bokeh.models.sources import ColumnDataSource
+from bokeh.models.tickers import BasicTicker
 from bokeh.models.transforms import CustomJSTransform
 from bokeh.transform import transform
 
@@ -55,6 +58,17 @@ def _source(name: str, pixels: int) -> ColumnDataSource:
     )
 
 
+def _rows_axis(labels: Literal["horizontal", "vertical"]) -> LinearAxis:
+    """An axis of rows in view, with ``labels`` so oriented: as long as the histogram is narrow,
+    so a few ticks, and a label that would not fit is left out."""
+    return LinearAxis(
+        axis_label="rows",
+        major_label_orientation=labels,
+        ticker=BasicTicker(desired_num_ticks=3),
+        major_label_policy=NoOverlap(),
+    )
+
+
 def _plot(name: str, x_range: Range1d, y_range: Range1d, width: int, height: int) -> Plot:
     # A bare Plot with one axis and one glyph: every message from the page makes the server walk
     # the whole document, so each session's document is kept to the models it shows.
@@ -83,7 +97,8 @@ class Histograms:
         self.rows_above = Range1d(start=0, end=1, syncable=False)
         self.rows_right = Range1d(start=0, end=1, syncable=False)
         self.above = _plot("x_histogram", x_range, self.rows_above, canvas.width, HISTOGRAM_SIZE)
-        self.above.add_layout(LinearAxis(axis_label="rows"), "left")
+        # each rows axis one line of text deep whatever its labels (see the main plot's axes)
+        self.above.add_layout(_rows_axis("vertical"), "left")
         self.above.add_glyph(
             self.x_source,
             Quad(
@@ -96,7 +111,7 @@ class Histograms:
             ),
         )
         self.right = _plot("y_histogram", self.rows_right, y_range, HISTOGRAM_SIZE, canvas.height)
-        self.right.add_layout(LinearAxis(axis_label="rows", major_label_orientation="vertical"), "below")
+        self.right.add_layout(_rows_axis("horizontal"), "below")
         self.right.add_glyph(
             self.y_source,
             Quad(

@@ -197,7 +197,7 @@ class SessionView:
             tools="pan,wheel_zoom,box_zoom,reset",
             active_scroll="wheel_zoom",
             active_drag="pan",
-            min_border_right=70,  # room for the colour bar's labels
+            min_border_right=70,  # room for the colour bar's labels, which BokehJS does not measure
             lod_timeout=LOD_TIMEOUT,
             x_axis_label=store.dataset.x,
             y_axis_label=store.dataset.y,
@@ -208,6 +208,10 @@ class SessionView:
         self.rgba_renderer = plot.add_glyph(
             self.rgba_display, ImageRGBA(image="image", x="x", y="y", dw="dw", dh="dh"), visible=False
         )
+        # Axes of a fixed depth: BokehJS lays the plots out again whenever an axis needs more
+        # or less room, which tick labels that change width as the view changes would cause at
+        # every frame of a gesture. So the y axis labels run along their axis: one line deep.
+        plot.yaxis.major_label_orientation = "vertical"
         self.color_bar = ColorBar(color_mapper=self.colours.mapper, width=12)
         plot.add_layout(self.color_bar, "right")
         # both images' pixels read their values from the count or value grid of image_source

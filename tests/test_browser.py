@@ -231,6 +231,17 @@ def assert_image_matches_ranges(image: dict[str, float], ranges: list[float]) ->
     assert image["y"] + image["dh"] == pytest.approx(y1, rel=1e-12, abs=1e-12)
 
 
+# counts the times BokehJS lays out any of the three plots again
+COUNT_LAYOUTS = """() => {
+    window.layouts = 0;
+    for (const name of ['main_plot', 'x_histogram', 'y_histogram']) {
+        const view = Bokeh.index.find_one(Bokeh.documents[0].get_model_by_name(name));
+        const compute_layout = view.compute_layout.bind(view);
+        view.compute_layout = () => { window.layouts += 1; compute_layout(); };
+    }
+}"""
+
+
 def painted_fraction(png: bytes) -> float:
     """Share of pixels that are not the page's white background."""
     import io
@@ -295,6 +306,17 @@ def test_image_drawn_and_each_gesture_renders_once(
         )
         scripted = page.settle_one_image(4)
         assert_image_matches_ranges(scripted, [-1.0, 1.0, -1.0, 1.0])
+
+        # far in: every tick label is longer, the colours and histograms are new, and the plots
+        # were only painted again, not laid out again
+        page.page.evaluate(COUNT_LAYOUTS)
+        page.page.evaluate(
+            "() => { const p = Bokeh.documents[0].get_model_by_name('main_plot');"
+            " p.x_range.setv({start: 0.0125, end: 0.0375}); p.y_range.setv({start: 0.0125, end: 0.0375});"
+            " Bokeh.index.find_one(p).trigger_ranges_update_event(); }"
+        )
+        page.settle_one_image(5)
+        assert page.page.evaluate("() => window.layouts") == 0
         assert page.errors == []
     finally:
         page.close()
