@@ -3,10 +3,11 @@
 Both come from the count grid of the image: Datashader bins each row in view into exactly one
 pixel, so the grid's column sums and row sums are exactly the numbers of rows in view per pixel
 column and per pixel row (with ``--min-count``, in the pixels the image shows). Only those sums
-go to the browser, with the pixel numbers; the page places each bar from where the image lies
-(``histogram_edges.js``), so the bars line up with the image's pixels and no other coordinate
-leaves the server. The plots share the main plot's x and y ranges, so they pan and zoom with it
-until the next image brings new sums.
+go to the browser, with the pixel numbers; the page places the bars' edges from where the image
+lies (``histogram_edges.js``), so the bars line up with the image's pixels and no other
+coordinate leaves the server. Each histogram is one step area, filled at once. The plots share
+the main plot's x and y ranges, so they pan and zoom with it until the next image brings new
+sums.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 from bokeh.models.axes import LinearAxis
-from bokeh.models.glyphs import Quad
+from bokeh.models.glyphs import HAreaStep, VAreaStep
 from bokeh.models.labeling import NoOverlap
 from bokeh.models.plots import Plot
 from bokeh.models.ranges import Range1d
@@ -43,18 +44,24 @@ def pixel_sums(counts: npt.NDArray[np.generic]) -> tuple[npt.NDArray[np.generic]
     return per_column, per_row
 
 
-def _edges(image_source: ColumnDataSource, axis: str, side: int) -> CustomJSTransform:
-    return CustomJSTransform(
-        args={"source": image_source, "axis": axis, "side": side}, v_func=HISTOGRAM_EDGES
-    )
+def closed(sums: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
+    """A histogram's heights as its step area takes them: the rows per pixel, then a zero at the
+    far edge of the last pixel, where the area closes."""
+    return np.append(sums, sums.dtype.type(0))
+
+
+def _edges(image_source: ColumnDataSource, axis: str) -> CustomJSTransform:
+    return CustomJSTransform(args={"source": image_source, "axis": axis}, v_func=HISTOGRAM_EDGES)
 
 
 def _source(name: str, pixels: int) -> ColumnDataSource:
+    # A step area, one fill for all the bars (a bar each would be a fill each, every frame of a
+    # gesture): point i is the near edge of pixel i, and point ``pixels`` the far edge of the last.
     # Lists, not arrays: the page gets them in the document's JSON, and each later update from
     # the server (the ``rows`` column alone) is one array in one message. The page fills them
     # itself for count grids, and never sends them back.
     return ColumnDataSource(
-        name=name, data={"pixel": list(range(pixels)), "rows": [0] * pixels}, syncable=False
+        name=name, data={"pixel": list(range(pixels + 1)), "rows": [0] * (pixels + 1)}, syncable=False
     )
 
 
@@ -101,26 +108,24 @@ class Histograms:
         self.above.add_layout(_rows_axis("vertical"), "left")
         self.above.add_glyph(
             self.x_source,
-            Quad(
-                left=transform("pixel", _edges(image_source, "x", 0)),
-                right=transform("pixel", _edges(image_source, "x", 1)),
-                bottom=0,
-                top="rows",
+            VAreaStep(
+                x=transform("pixel", _edges(image_source, "x")),
+                y1=0,
+                y2="rows",
+                step_mode="after",
                 fill_color=BAR_COLOUR,
-                line_color=None,
             ),
         )
         self.right = _plot("y_histogram", self.rows_right, y_range, HISTOGRAM_SIZE, canvas.height)
         self.right.add_layout(_rows_axis("horizontal"), "below")
         self.right.add_glyph(
             self.y_source,
-            Quad(
-                left=0,
-                right="rows",
-                bottom=transform("pixel", _edges(image_source, "y", 0)),
-                top=transform("pixel", _edges(image_source, "y", 1)),
+            HAreaStep(
+                y=transform("pixel", _edges(image_source, "y")),
+                x1=0,
+                x2="rows",
+                step_mode="after",
                 fill_color=BAR_COLOUR,
-                line_color=None,
             ),
         )
 
@@ -131,7 +136,7 @@ class Histograms:
         Only the ``rows`` column changes, so each update carries one array.
         """
         per_column, per_row = pixel_sums(counts)
-        self.x_source.data["rows"] = per_column
-        self.y_source.data["rows"] = per_row
+        self.x_source.data["rows"] = closed(per_column)
+        self.y_source.data["rows"] = closed(per_row)
         self.rows_above.end = max(int(per_column.max()), 1)
         self.rows_right.end = max(int(per_row.max()), 1)

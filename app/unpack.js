@@ -50,11 +50,12 @@ function unpack(bytes, dtype, rows, columns, delta) {
 }
 
 // The rows in view per pixel column and per pixel row: a count grid's column and row sums
-// (exact: a double holds every integer up to 2**53).
+// (exact: a double holds every integer up to 2**53), each followed by the zero where the
+// histogram's step area closes (see histograms.py).
 function sums(grid) {
   const [rows, columns] = grid.shape
-  const per_column = new Float64Array(columns)
-  const per_row = new Float64Array(rows)
+  const per_column = new Float64Array(columns + 1)
+  const per_row = new Float64Array(rows + 1)
   for (let j = 0; j < rows; j++) {
     let sum = 0
     for (let i = 0, k = j * columns; i < columns; i++, k++) {

@@ -791,11 +791,14 @@ HISTOGRAMS = """() => {
     const columns = bars(above), rows = bars(right);
     return {
         frames: {main: main.frame, above: above.frame, right: right.frame},
-        per_column: Array.from(doc.get_model_by_name('x_histogram_source').data.rows),
-        per_row: Array.from(doc.get_model_by_name('y_histogram_source').data.rows),
+        // the rows per pixel, and the zero after them where each step area closes
+        per_column: Array.from(doc.get_model_by_name('x_histogram_source').data.rows).slice(0, -1),
+        per_row: Array.from(doc.get_model_by_name('y_histogram_source').data.rows).slice(0, -1),
+        closing: ['x_histogram_source', 'y_histogram_source'].map(
+            (name) => Array.from(doc.get_model_by_name(name).data.rows).at(-1)),
         peaks: [above.view.model.y_range.end, right.view.model.x_range.end],
-        column_edges: [Array.from(columns.left), Array.from(columns.right)],
-        row_edges: [Array.from(rows.bottom), Array.from(rows.top)],
+        column_edges: Array.from(columns.x),
+        row_edges: Array.from(rows.y),
     };
 }"""
 
@@ -818,14 +821,14 @@ def assert_bars_on_the_pixels(page: Page) -> None:
     found = page.page.evaluate(HISTOGRAMS)
     # the rows axes run from 0 to the highest bar
     assert found["peaks"] == [max(found["per_column"]), max(found["per_row"])]
+    assert found["closing"] == [0, 0]
     rows, columns = grid.values.shape
-    for (starts, ends), origin, size, pixels in (
+    for found_edges, origin, size, pixels in (
         (found["column_edges"], grid.x, grid.dw, columns),
         (found["row_edges"], grid.y, grid.dh, rows),
     ):
         edges = origin + np.arange(pixels + 1) * (size / pixels)
-        np.testing.assert_allclose(starts, edges[:-1], rtol=0, atol=1e-9 * size)
-        np.testing.assert_allclose(ends, edges[1:], rtol=0, atol=1e-9 * size)
+        np.testing.assert_allclose(found_edges, edges, rtol=0, atol=1e-9 * size)
 
 
 def test_histograms_are_drawn_beside_the_image_and_follow_a_zoom(browser: Any, server: ServerProcess) -> None:
