@@ -56,8 +56,8 @@ function interp(points, xs, ys) {
   return out
 }
 
-mapper.scan = function (data, n) {
-  const levels = levels_of(data)
+mapper.scan = function (data, n, known_levels) {
+  const levels = known_levels !== undefined ? known_levels : levels_of(data)
   if (levels == null)
     return stock.scan.call(this, data, n)
   const {low, high} = levels
@@ -101,12 +101,19 @@ mapper._v_compute = function (data, values, palette, colors) {
   const {nan_color} = colors
   const low_color = colors.low_color != null ? colors.low_color : palette[0]
   const high_color = colors.high_color != null ? colors.high_color : palette[palette.length - 1]
-  this._scan_data = this.scan(data, palette.length)
+  this._scan_data = this.scan(data, palette.length, levels)
   this.metrics_change.emit()
   const {low, high} = levels
   const table = new Array(high - low + 1)
   for (let k = 0; k < table.length; k++)
     table[k] = this.cmap(low + k, palette, low_color, high_color)
+  if (INTEGER_ARRAYS.some((type) => data instanceof type)) {  // no NaN in these
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i]
+      values[i] = v < low ? low_color : v > high ? high_color : table[v - low]
+    }
+    return
+  }
   for (let i = 0; i < data.length; i++) {
     const v = data[i]
     if (isNaN(v))

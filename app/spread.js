@@ -16,19 +16,24 @@
 const MAX_RADIUS = 3
 const THRESHOLD = 0.5
 
-// the sort key of each pixel: -Infinity where empty
+// the sort key of each pixel: -Infinity where empty (one loop per kind of grid, each simple)
 function keys_of(grid, kind) {
   const keys = new Float64Array(grid.length)
-  const rgba = kind == "rgba"
-  const counts = !rgba && !(grid instanceof Float32Array || grid instanceof Float64Array)
-  for (let p = 0; p < grid.length; p++) {
-    const v = grid[p]
-    if (rgba)
-      keys[p] = (v >>> 24) == 0 ? -Infinity : (v >>> 24)
-    else if (Number.isNaN(v) || (counts && v == 0))
-      keys[p] = -Infinity
-    else
-      keys[p] = v
+  if (kind == "rgba") {
+    for (let p = 0; p < grid.length; p++) {
+      const alpha = grid[p] >>> 24
+      keys[p] = alpha == 0 ? -Infinity : alpha
+    }
+  } else if (grid instanceof Float32Array || grid instanceof Float64Array) {
+    for (let p = 0; p < grid.length; p++) {
+      const v = grid[p]
+      keys[p] = Number.isNaN(v) ? -Infinity : v
+    }
+  } else {  // counts: zero is no rows
+    for (let p = 0; p < grid.length; p++) {
+      const v = grid[p]
+      keys[p] = v == 0 ? -Infinity : v
+    }
   }
   return keys
 }
@@ -103,6 +108,8 @@ function max_along(keys, index, rows, columns, radius, along_rows) {
 }
 
 function spread(grid, kind, radius) {
+  if (radius === 0)  // off
+    return grid
   const [rows, columns] = grid.shape
   const keys = keys_of(grid, kind)
   if (radius == "auto")
