@@ -68,7 +68,10 @@ from .wire import no_wire, unpack_in_the_page, wire_data
 
 logger = logging.getLogger(__name__)
 
-LOD_TIMEOUT = 40  # ms after the last wheel tick before BokehJS reports the final ranges
+# ms without a wheel tick that end a gesture, when BokehJS reports its final ranges (and repaints
+# the plot once more, which then lands before the new image, not just as it arrives); a trackpad's
+# ticks come closer together, so its scroll stays one gesture
+LOD_TIMEOUT = 20
 RANGE_SETTLE = 50  # ms: range properties that change within this window are one request
 LOADING_POLL = 200  # ms between progress updates on the loading page
 PIXEL_HOVER = (Path(__file__).resolve().parent / "pixel_hover.js").read_text()
