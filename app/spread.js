@@ -107,15 +107,35 @@ function max_along(keys, index, rows, columns, radius, along_rows) {
   return best
 }
 
-function spread(grid, kind, radius) {
-  if (radius === 0)  // off
-    return grid
-  const [rows, columns] = grid.shape
-  const keys = keys_of(grid, kind)
-  if (radius == "auto")
-    radius = auto_radius(keys, rows, columns)
-  if (radius <= 0)
-    return grid
+// Each non-empty pixel offers its value to the empty pixels of its square: work in proportion
+// to the points, for the sparse images that spreading is for (a far zoom).
+function splat(grid, keys, rows, columns, radius) {
+  const out = new grid.constructor(grid, grid.shape)  // a copy, of BokehJS's own array type
+  const taken = new Float64Array(keys.length).fill(-Infinity)  // the key each empty pixel took
+  for (let j = 0; j < rows; j++) {
+    const j0 = Math.max(0, j - radius), j1 = Math.min(rows - 1, j + radius)
+    for (let i = 0; i < columns; i++) {
+      const p = j * columns + i
+      const key = keys[p]
+      if (key == -Infinity)
+        continue
+      const i0 = Math.max(0, i - radius), i1 = Math.min(columns - 1, i + radius)
+      for (let k = j0; k <= j1; k++) {
+        for (let q = k * columns + i0, end = k * columns + i1; q <= end; q++) {
+          if (keys[q] == -Infinity && key > taken[q]) {
+            taken[q] = key
+            out[q] = grid[p]
+          }
+        }
+      }
+    }
+  }
+  return out
+}
+
+// The largest key within the square, as a maximum along the rows and then along the columns:
+// work in proportion to the pixels, for dense images.
+function separable(grid, keys, rows, columns, radius) {
   const identity = new Int32Array(keys.length)
   for (let p = 0; p < keys.length; p++)
     identity[p] = p
@@ -125,6 +145,25 @@ function spread(grid, kind, radius) {
     if (keys[p] == -Infinity)
       out[p] = grid[best[p]]
   return out
+}
+
+function spread(grid, kind, radius) {
+  if (radius === 0)  // off
+    return grid
+  const [rows, columns] = grid.shape
+  const keys = keys_of(grid, kind)
+  if (radius == "auto")
+    radius = auto_radius(keys, rows, columns)
+  if (radius <= 0)
+    return grid
+  let nonempty = 0
+  for (let p = 0; p < keys.length; p++)
+    if (keys[p] != -Infinity)
+      nonempty++
+  // splat: (2r + 1)^2 looks per point; separable: 2 (2r + 1) per pixel
+  const side = 2 * radius + 1
+  const sparse = nonempty * side < 2 * keys.length
+  return (sparse ? splat : separable)(grid, keys, rows, columns, radius)
 }
 
 const radius = choice.value == "auto" ? "auto" : Number(choice.value)
