@@ -38,10 +38,26 @@ function keys_of(grid, kind) {
   return keys
 }
 
+// 1 where a pixel has rows, 0 where it is empty
+function filled_of(grid, kind) {
+  const filled = new Uint8Array(grid.length)
+  if (kind == "rgba") {
+    for (let p = 0; p < grid.length; p++)
+      filled[p] = (grid[p] >>> 24) == 0 ? 0 : 1
+  } else if (grid instanceof Float32Array || grid instanceof Float64Array) {
+    for (let p = 0; p < grid.length; p++)
+      filled[p] = Number.isNaN(grid[p]) ? 0 : 1
+  } else {
+    for (let p = 0; p < grid.length; p++)
+      filled[p] = grid[p] == 0 ? 0 : 1
+  }
+  return filled
+}
+
 // whether more than THRESHOLD of the non-empty pixels have another non-empty pixel within
 // `radius`: each pixel's window is searched only until a neighbour turns up, and the scan stops
 // as soon as the answer is known, so dense images cost about one look per pixel
-function crowded(keys, rows, columns, radius, nonempty) {
+function crowded(filled, rows, columns, radius, nonempty) {
   const needed = THRESHOLD * nonempty
   let neighboured = 0
   let left = nonempty
@@ -49,14 +65,14 @@ function crowded(keys, rows, columns, radius, nonempty) {
     const j0 = Math.max(0, j - radius), j1 = Math.min(rows - 1, j + radius)
     for (let i = 0; i < columns; i++) {
       const p = j * columns + i
-      if (keys[p] == -Infinity)
+      if (filled[p] == 0)
         continue
       const i0 = Math.max(0, i - radius), i1 = Math.min(columns - 1, i + radius)
       let found = false
       for (let k = j0; k <= j1 && !found; k++) {
         const row = k * columns
         for (let m = i0; m <= i1; m++) {
-          if (keys[row + m] != -Infinity && row + m != p) {
+          if (filled[row + m] != 0 && row + m != p) {
             found = true
             break
           }
@@ -71,15 +87,11 @@ function crowded(keys, rows, columns, radius, nonempty) {
   return neighboured > needed
 }
 
-function auto_radius(keys, rows, columns) {
-  let nonempty = 0
-  for (let p = 0; p < keys.length; p++)
-    if (keys[p] != -Infinity)
-      nonempty++
+function auto_radius(filled, nonempty, rows, columns) {
   if (nonempty == 0)
     return 0
   let radius = 0
-  while (radius < MAX_RADIUS && !crowded(keys, rows, columns, radius + 1, nonempty))
+  while (radius < MAX_RADIUS && !crowded(filled, rows, columns, radius + 1, nonempty))
     radius++
   return radius
 }
@@ -107,25 +119,29 @@ function max_along(keys, index, rows, columns, radius, along_rows) {
   return best
 }
 
-// Each non-empty pixel offers its value to the empty pixels of its square: work in proportion
-// to the points, for the sparse images that spreading is for (a far zoom).
-function splat(grid, keys, rows, columns, radius) {
+// Each non-empty pixel offers its value to the empty pixels of its square, which keep the
+// largest offer: work in proportion to the points, for the sparse images that spreading is for
+// (a far zoom). An empty pixel holds no value until offered one (0 for counts, NaN for other
+// reductions, transparent for RGBA), and every offer beats none.
+function splat(grid, kind, filled, rows, columns, radius) {
   const out = new grid.constructor(grid, grid.shape)  // a copy, of BokehJS's own array type
-  const taken = new Float64Array(keys.length).fill(-Infinity)  // the key each empty pixel took
+  const rgba = kind == "rgba"
   for (let j = 0; j < rows; j++) {
     const j0 = Math.max(0, j - radius), j1 = Math.min(rows - 1, j + radius)
     for (let i = 0; i < columns; i++) {
       const p = j * columns + i
-      const key = keys[p]
-      if (key == -Infinity)
+      if (filled[p] == 0)
         continue
+      const value = grid[p]
+      const key = rgba ? value >>> 24 : value
       const i0 = Math.max(0, i - radius), i1 = Math.min(columns - 1, i + radius)
       for (let k = j0; k <= j1; k++) {
         for (let q = k * columns + i0, end = k * columns + i1; q <= end; q++) {
-          if (keys[q] == -Infinity && key > taken[q]) {
-            taken[q] = key
-            out[q] = grid[p]
-          }
+          if (filled[q] != 0)
+            continue
+          const held = out[q]
+          if (rgba ? key > held >>> 24 : !(held >= key))  // NaN and 0 (no offer yet) lose
+            out[q] = value
         }
       }
     }
@@ -135,7 +151,8 @@ function splat(grid, keys, rows, columns, radius) {
 
 // The largest key within the square, as a maximum along the rows and then along the columns:
 // work in proportion to the pixels, for dense images.
-function separable(grid, keys, rows, columns, radius) {
+function separable(grid, kind, rows, columns, radius) {
+  const keys = keys_of(grid, kind)
   const identity = new Int32Array(keys.length)
   for (let p = 0; p < keys.length; p++)
     identity[p] = p
@@ -151,19 +168,19 @@ function spread(grid, kind, radius) {
   if (radius === 0)  // off
     return grid
   const [rows, columns] = grid.shape
-  const keys = keys_of(grid, kind)
+  const filled = filled_of(grid, kind)
+  let nonempty = 0
+  for (let p = 0; p < filled.length; p++)
+    nonempty += filled[p]
   if (radius == "auto")
-    radius = auto_radius(keys, rows, columns)
+    radius = auto_radius(filled, nonempty, rows, columns)
   if (radius <= 0)
     return grid
-  let nonempty = 0
-  for (let p = 0; p < keys.length; p++)
-    if (keys[p] != -Infinity)
-      nonempty++
   // splat: (2r + 1)^2 looks per point; separable: 2 (2r + 1) per pixel
   const side = 2 * radius + 1
-  const sparse = nonempty * side < 2 * keys.length
-  return (sparse ? splat : separable)(grid, keys, rows, columns, radius)
+  return nonempty * side < 2 * filled.length
+    ? splat(grid, kind, filled, rows, columns, radius)
+    : separable(grid, kind, rows, columns, radius)
 }
 
 const radius = choice.value == "auto" ? "auto" : Number(choice.value)
