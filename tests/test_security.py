@@ -48,8 +48,9 @@ SERVER = pytest.mark.server
 
 WIDTH, HEIGHT = 40, 30  # a small canvas, so that a column of raw rows cannot pass for an image
 CANVAS_BYTES = WIDTH * HEIGHT * 8  # float64, the widest grid (sum, mean, min, max)
-# Arrays index pixels: the image's grid, or one number per pixel column or row (histograms).
-PIXEL_SHAPES = {(HEIGHT, WIDTH), (WIDTH,), (HEIGHT,)}
+# Arrays index pixels: the image's grid, or one number per pixel column or row and the zero
+# where the histogram's step area closes.
+PIXEL_SHAPES = {(HEIGHT, WIDTH), (WIDTH + 1,), (HEIGHT + 1,)}
 # The page's own arrays (the image, the histograms' pixel numbers and sums) with room to spare;
 # raw rows would need one array per column of the table, or many more bytes per array.
 MAX_BUFFERS_PER_MESSAGE = 8
