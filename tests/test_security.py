@@ -449,12 +449,12 @@ def test_the_aggregate_check_catches_every_row_in_arrays(raw_rows: RawRows) -> N
 
 
 def test_the_aggregate_check_catches_too_many_arrays_in_one_message(raw_rows: RawRows) -> None:
-    many = {f"histogram {number}": np.zeros(WIDTH) for number in range(MAX_BUFFERS_PER_MESSAGE + 1)}
+    many = {f"histogram {number}": np.zeros(WIDTH + 1) for number in range(MAX_BUFFERS_PER_MESSAGE + 1)}
     assert problem_kinds(raw_rows, pull_doc_reply(many)) == [f"{MAX_BUFFERS_PER_MESSAGE + 1} buffers"]
 
 
 def test_the_aggregate_check_catches_a_few_rows_in_a_small_array(raw_rows: RawRows) -> None:
-    few = raw_rows.coordinates[:WIDTH]  # shaped like a histogram
+    few = raw_rows.coordinates[: WIDTH + 1]  # shaped like a histogram
     assert problem_kinds(raw_rows, pull_doc_reply({"x": few})) == ["raw coordinates in a float64 array"]
 
 
