@@ -315,8 +315,15 @@ def test_image_drawn_and_each_gesture_renders_once(
             " p.x_range.setv({start: 0.0125, end: 0.0375}); p.y_range.setv({start: 0.0125, end: 0.0375});"
             " Bokeh.index.find_one(p).trigger_ranges_update_event(); }"
         )
-        page.settle_one_image(5)
+        far = page.settle_one_image(5)
         assert page.page.evaluate("() => window.layouts") == 0
+
+        # another reduction is aggregated over the view the page shows, which the server knows
+        # from the page's reports alone
+        page.page.get_by_label("Each pixel shows").select_option("mean")
+        mean = page.settle_one_image(6)
+        assert_image_matches_ranges(mean, [0.0125, 0.0375, 0.0125, 0.0375])
+        assert [mean[key] for key in ("x", "y", "dw", "dh")] == [far[key] for key in ("x", "y", "dw", "dh")]
         assert page.errors == []
     finally:
         page.close()
