@@ -16,25 +16,12 @@
 const MAX_RADIUS = 3
 const THRESHOLD = 0.5
 
-// the sort key of each pixel: -Infinity where empty (one loop per kind of grid, each simple)
-function keys_of(grid, kind) {
+// the sort key of each pixel: -Infinity where empty, else its value (an RGBA pixel: its alpha)
+function keys_of(grid, kind, filled) {
   const keys = new Float64Array(grid.length)
-  if (kind == "rgba") {
-    for (let p = 0; p < grid.length; p++) {
-      const alpha = grid[p] >>> 24
-      keys[p] = alpha == 0 ? -Infinity : alpha
-    }
-  } else if (grid instanceof Float32Array || grid instanceof Float64Array) {
-    for (let p = 0; p < grid.length; p++) {
-      const v = grid[p]
-      keys[p] = Number.isNaN(v) ? -Infinity : v
-    }
-  } else {  // counts: zero is no rows
-    for (let p = 0; p < grid.length; p++) {
-      const v = grid[p]
-      keys[p] = v == 0 ? -Infinity : v
-    }
-  }
+  const rgba = kind == "rgba"
+  for (let p = 0; p < grid.length; p++)
+    keys[p] = filled[p] == 0 ? -Infinity : rgba ? grid[p] >>> 24 : grid[p]
   return keys
 }
 
@@ -151,8 +138,8 @@ function splat(grid, kind, filled, rows, columns, radius) {
 
 // The largest key within the square, as a maximum along the rows and then along the columns:
 // work in proportion to the pixels, for dense images.
-function separable(grid, kind, rows, columns, radius) {
-  const keys = keys_of(grid, kind)
+function separable(grid, kind, filled, rows, columns, radius) {
+  const keys = keys_of(grid, kind, filled)
   const identity = new Int32Array(keys.length)
   for (let p = 0; p < keys.length; p++)
     identity[p] = p
@@ -180,7 +167,7 @@ function spread(grid, kind, radius) {
   const side = 2 * radius + 1
   return nonempty * side < 2 * filled.length
     ? splat(grid, kind, filled, rows, columns, radius)
-    : separable(grid, kind, rows, columns, radius)
+    : separable(grid, kind, filled, rows, columns, radius)
 }
 
 const radius = choice.value == "auto" ? "auto" : Number(choice.value)
