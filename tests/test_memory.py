@@ -13,11 +13,9 @@ MiB = 1 << 20
 # Images of a server's life in miniature: grids of 2 MiB each, freed, with small objects
 # allocated between them that stay alive (as a session's models and messages do).
 SCENARIO = """
-import sys
 import numpy as np
 from pipeline.memory import anonymous_bytes, map_large_allocations
-if sys.argv[1] == "mapped":
-    assert map_large_allocations()
+assert map_large_allocations()
 first = np.ones(4 * 2**20 // 8)
 del first  # glibc raises its mapping threshold past a freed block's size
 before = anonymous_bytes()
@@ -30,9 +28,10 @@ print(anonymous_bytes() - before)
 """
 
 
-def retained_after_freeing_grids(mode: str) -> int:
+def retained_after_freeing_grids() -> int:
+    """Bytes still resident once the scenario freed its grids, in a process of its own."""
     result = subprocess.run(
-        [sys.executable, "-c", SCENARIO, mode], capture_output=True, text=True, check=True, timeout=60
+        [sys.executable, "-c", SCENARIO], capture_output=True, text=True, check=True, timeout=60
     )
     return int(result.stdout.strip())
 
@@ -42,4 +41,4 @@ def test_freed_grids_go_back_to_the_os_once_large_allocations_are_mapped() -> No
     # With the setting, each grid's pages go back when it is freed. Without it, glibc usually
     # keeps the 200 MiB of freed grids resident, pinned by the small objects between them (196 MiB
     # in a plain run here; how much depends on where the kernel lets the heap grow).
-    assert retained_after_freeing_grids("mapped") < 5 * MiB
+    assert retained_after_freeing_grids() < 5 * MiB
