@@ -4,7 +4,7 @@ A colour mapper in the browser maps one number per pixel, but a pixel of several
 needs their colours mixed by count, so a ``count_by`` grid is shaded on the server
 (:func:`pipeline.shading.shade_categories`) and drawn by an ``ImageRGBA`` glyph. The page also
 gets the grid's total per pixel, the rows of every category, as the image source's count
-grid: the hover reads it, and the histograms are its sums, as for a count image. The legend
+grid: the hover read-out reads it, and the histograms are its sums, as for a count image. The legend
 names each category with its colour and its rows in view, exact sums of the grid.
 """
 

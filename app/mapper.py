@@ -12,7 +12,7 @@ Ranges, set for each grid as it arrives (:meth:`ImageColours.fit`):
 - other reductions: NaN (no rows) is transparent; equal histogram and linear span the grid's
   own range; log spans the smallest positive value to the largest, and values at or below
   zero, which have no logarithm, take the lowest colour of the palette (as the smallest
-  positive value does; the hover shows the value itself).
+  positive value does; the hover read-out shows the value itself).
 
 :func:`shading_span` gives Datashader's ``shade`` the same ranges, for the PNG download.
 """

@@ -31,7 +31,7 @@ def box_viewport(geometry: Mapping[str, object]) -> Viewport:
 
 
 def span_text(start: float, end: float) -> str:
-    """``start to end``, to three significant digits of the width (as the hover shows pixels)."""
+    """``start to end``, to three significant digits of the width (as the hover read-out shows pixels)."""
     decimals = min(20, max(0, 2 - math.floor(math.log10(end - start))))
     return f"{start:.{decimals}f} to {end:.{decimals}f}"
 

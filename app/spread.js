@@ -7,7 +7,7 @@
 //
 // Only empty pixels change: each takes the largest value (an RGBA pixel: the most opaque
 // one) within `radius` pixels, a square around it. Pixels with rows keep their exact values,
-// and the hover reads the exact grid. Empty is 0 in a count grid, NaN in a grid of another
+// and the hover read-out reads the exact grid. Empty is 0 in a count grid, NaN in a grid of another
 // reduction, transparent in an RGBA image.
 //
 // "auto" works as Datashader's dynspread: the radius grows from 0 while, at the next radius,

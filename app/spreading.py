@@ -2,7 +2,7 @@
 
 The server sends the exact grid; the page draws a copy in which empty pixels near points take
 those points' colours, within a radius of a few pixels. Pixels with rows keep their exact
-values, the hover and the downloads read the exact grid, and the copy never goes back to the
+values, the hover read-out and the downloads read the exact grid, and the copy never goes back to the
 server (its source is not synced). "auto" chooses the radius per image as Datashader's
 ``dynspread`` does, so dense views are drawn as they are.
 """

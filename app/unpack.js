@@ -1,7 +1,7 @@
 // The page's copy of the image grid, unpacked from what the server sent.
 //
 // A CustomJS callback with `wire` (the synced source of packed grids, see pipeline/packing.py),
-// `target` (the exact image source that the glyphs, the hover and the histograms read; filled
+// `target` (the exact image source that the glyphs, the hover read-out and the histograms read; filled
 // here, never sent back), and the histograms' `column_sums` and `row_sums` sources (whose bars
 // place themselves from `target`) with the ranges `column_peak` and `row_peak` of their heights.
 // It runs when a packed grid arrives and when the page opens.

@@ -2,8 +2,8 @@
 
 Above the plot, the viewer chooses the reduction (aggregated again on the server) and the
 colour map and normalisation (applied in the browser to the grid it holds, see ``mapper.py``);
-hovering shows a pixel's value and extent, read from the grid in the page
-(``pixel_hover.js``). The page's address carries the view and these choices (``choices.py``).
+hovering reads out a pixel's value and extent beside the cursor, from the grid in the page
+(``readout.py``). The page's address carries the view and these choices (``choices.py``).
 Beside the image, histograms show the rows in view per pixel column and row
 (``histograms.py``); the box-select tool counts the rows in a box (``selection.py``); two
 buttons download the image as a PNG and its grid as a ``.npy`` file (``export.py``). Count by
@@ -23,7 +23,6 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
-from pathlib import Path
 from typing import Any, TypeVar
 
 from bokeh.document import Document
@@ -36,7 +35,7 @@ from bokeh.models.plots import GridPlot, Plot
 from bokeh.models.ranges import Range1d
 from bokeh.models.renderers import GlyphRenderer
 from bokeh.models.sources import ColumnDataSource
-from bokeh.models.tools import BoxSelectTool, CustomJSHover, HoverTool
+from bokeh.models.tools import BoxSelectTool
 from bokeh.models.widgets import Button, Div, Select
 from bokeh.plotting import figure
 from bokeh.server.callbacks import PeriodicCallback, SessionCallback
@@ -62,6 +61,7 @@ from .choices import KEEP_IN_ADDRESS, choices_from_query, columns_for, needs_col
 from .export import Download, download_source, grid_download, no_download, png_download, send
 from .histograms import Histograms
 from .mapper import COLORMAPS, NORMALIZATIONS, ImageColours
+from .readout import PixelReadout
 from .selection import ONE_PIXEL, box_viewport, selection_text
 from .spreading import SPREADS, spread_in_the_page
 from .wire import no_wire, unpack_in_the_page, wire_data
@@ -74,7 +74,6 @@ logger = logging.getLogger(__name__)
 LOD_TIMEOUT = 20
 RANGE_SETTLE = 50  # ms: range properties that change within this window are one request
 LOADING_POLL = 200  # ms between progress updates on the loading page
-PIXEL_HOVER = (Path(__file__).resolve().parent / "pixel_hover.js").read_text()
 
 COUNT = Reduction()
 
@@ -218,13 +217,9 @@ class SessionView:
         self.color_bar = ColorBar(color_mapper=self.colours.mapper, width=12)
         plot.add_layout(self.color_bar, "right")
         # both images' pixels read their values from the count or value grid of image_source
-        pixel = CustomJSHover(args={"source": self.source}, code=PIXEL_HOVER)
-        self.hover = HoverTool(
-            renderers=[self.image_renderer],
-            tooltips=self._tooltips(self.reduction),
-            formatters={"$index": pixel, "$x": pixel, "$y": pixel},
-        )
-        plot.add_tools(self.hover, BoxSelectTool(persistent=True))
+        names = self._readout_names(self.reduction)
+        self.readout = PixelReadout(plot, self.source, self.image_renderer, names)
+        plot.add_tools(BoxSelectTool(persistent=True))
         plot.on_event(SelectionGeometry, self._on_box_selected)
         self.histograms = Histograms(self.source, self.x_range, self.y_range, self.canvas)
         unpack_in_the_page(self.doc, self.wire, self.source, self.histograms)
@@ -320,11 +315,11 @@ class SessionView:
         plots.name = "plots"
         return plots
 
-    def _tooltips(self, reduction: Reduction) -> list[tuple[str, str]]:
-        """Hover lines: the pixel's value (labelled by ``reduction``) and its x and y extent."""
+    def _readout_names(self, reduction: Reduction) -> list[str]:
+        """The read-out's names: of the pixel's value (``reduction``), and of the x and y columns."""
         dataset = self.store.dataset
         label = "rows, all categories" if reduction.name in CATEGORY_REDUCTIONS else str(reduction)
-        return [(label, "$index{value}"), (dataset.x, "$x{x}"), (dataset.y, "$y{y}")]
+        return [label, dataset.x, dataset.y]
 
     def _on_reduction_changed(self, attr: str, old: object, new: object) -> None:
         if self._adjusting_column:
@@ -522,7 +517,7 @@ class SessionView:
         rendered = future.result()
         aggregate = rendered.aggregate
         viewport = aggregate.viewport
-        # the grid the page colours, hovers and sums: a count_by image's total per pixel
+        # the grid the page colours, reads out and sums: a count_by image's total per pixel
         grid = aggregate.grid if shading is None else shading.totals
         counts = aggregate.reduction == COUNT or shading is not None
         in_view = int(grid.sum(dtype="uint64")) if counts else None
@@ -537,7 +532,7 @@ class SessionView:
         if not self._error_shown:  # keep an error about a later request visible
             self.message.text = ""
         self.colours.fit(grid, counts=counts)
-        self.hover.tooltips = self._tooltips(aggregate.reduction)
+        self.readout.names = self._readout_names(aggregate.reduction)
         self.shown = aggregate
         self._show_categories(shading, viewport)
         # a count grid's histograms are its sums, which the page makes from the grid itself
@@ -554,8 +549,7 @@ class SessionView:
         elif self.rgba_source.data["image"]:
             self.rgba_source.data = no_image()
         renderer: GlyphRenderer[Any] = self.rgba_renderer if categories else self.image_renderer
-        if self.hover.renderers != [renderer]:
-            self.hover.renderers = [renderer]
+        self.readout.read(renderer)
         for model, visible in (
             (self.rgba_renderer, categories),
             (self.legend, categories),

@@ -4,7 +4,7 @@ Each grid is packed (``pipeline.packing``: left differences and byte planes, whi
 websocket's deflate compresses to about two thirds of the raw grid's size) on a render thread,
 once per aggregate: every session showing the same view sends the same packed bytes from a
 synced source, ``image_wire``. The page unpacks it (``unpack.js``) into ``image_source``, the
-exact grid that the glyphs, the hover, the colour scan and the histograms read. The server never
+exact grid that the glyphs, the hover read-out, the colour scan and the histograms read. The server never
 sets ``image_source`` (that would send the grid a second time, raw), and the page's copy never
 goes back (the source is not synced). The histograms of a count grid are its column and row
 sums, so the page sums the grid it unpacked, and no sums travel. Python clients unpack with

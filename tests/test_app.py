@@ -395,19 +395,26 @@ def test_colour_choices_change_the_mappers_without_rendering_again(
     assert doc.get_model_by_name("image_wire").data["packed"][0] is packed  # the same image, not sent again
 
 
-def test_the_hover_names_the_reduction_of_the_image(fresh_store: DataStore) -> None:
+def test_the_hover_read_out_names_the_reduction_of_the_image(fresh_store: DataStore) -> None:
     doc = loaded_document(APP_ARGS, fresh_store, LoadState.READY)
     wait_for_image(doc)
-    hover = doc.get_model_by_name("main_plot").select_one({"type": HoverTool})
-    assert hover.tooltips == [("count", "$index{value}"), ("a", "$x{x}"), ("b", "$y{y}")]
-    assert hover.renderers == [doc.get_model_by_name("main_plot").renderers[0]]
+    plot = doc.get_model_by_name("main_plot")
+    hover = plot.select_one({"type": HoverTool})
+    # no tooltips, which the page would place and style again at every frame: a label on the
+    # plot's overlay, which the page moves and fills in, without telling the server
+    assert hover.tooltips is None
+    readout = doc.get_model_by_name("pixel_readout")
+    assert readout in plot.center and readout.level == "overlay" and not readout.syncable
+    assert hover.callback.args["label"] is readout
+    assert hover.callback.args["names"] == ["count", "a", "b"]
+    assert hover.renderers == [plot.renderers[0]]
     doc.get_model_by_name("reduction").value = "mean"
     for _ in range(500):
         run_pending_callbacks(doc)
-        if hover.tooltips[0][0] != "count":
+        if hover.callback.args["names"][0] != "count":
             break
         time.sleep(0.01)
-    assert hover.tooltips == [("mean(value)", "$index{value}"), ("a", "$x{x}"), ("b", "$y{y}")]
+    assert hover.callback.args["names"] == ["mean(value)", "a", "b"]
     assert np.asarray(page_image(doc)["image"][0]).dtype.kind == "f"
 
 
@@ -790,7 +797,7 @@ def test_count_by_category_shows_the_shaded_image_and_a_legend(fresh_store: Data
     assert want.shape == (30, 40, len(SYNTHETIC_CATEGORIES))
     colors = category_colors(len(SYNTHETIC_CATEGORIES))
     np.testing.assert_array_equal(np.asarray(data["image"][0]), shade_categories(want, colors))
-    # the image source holds the rows per pixel over all categories: the hover reads them
+    # the image source holds the rows per pixel over all categories: the hover read-out reads them
     totals = np.asarray(page_image(doc)["image"][0])
     np.testing.assert_array_equal(totals, want.sum(axis=2))
     np.testing.assert_array_equal(totals, raw_counts(40, 30, view))
@@ -866,7 +873,8 @@ def test_the_standard_deviation_of_a_column_is_datashaders(fresh_store: DataStor
     assert np.isnan(want).any() and (want > 0).any()
     np.testing.assert_allclose(grid, want, rtol=1e-9, atol=1e-12, equal_nan=True)
     assert doc.get_model_by_name("message").text == ""
-    assert doc.get_model_by_name("main_plot").select_one({"type": HoverTool}).tooltips[0][0] == "std(value)"
+    hover = doc.get_model_by_name("main_plot").select_one({"type": HoverTool})
+    assert hover.callback.args["names"][0] == "std(value)"
 
 
 def test_positive_span_of_counts_and_of_other_values() -> None:

@@ -48,6 +48,16 @@ PAGE_POINT = """([x, y]) => {
     const page = view.el.getBoundingClientRect();
     return [page.left + view.frame.x_scale.compute(x), page.top + view.frame.y_scale.compute(y)];
 }"""
+ZOOM_ABOUT = """([x, y]) => {  // zoom in twice about (x, y), as a script in the page would
+    const plot = Bokeh.documents[0].get_model_by_name('main_plot');
+    for (const [range, at] of [[plot.x_range, x], [plot.y_range, y]])
+        range.setv({start: at - (at - range.start) / 2, end: at + (range.end - at) / 2});
+    Bokeh.index.find_one(plot).trigger_ranges_update_event();
+}"""
+READOUT = """() => {
+    const label = Bokeh.documents[0].get_model_by_name('pixel_readout');
+    return label.visible ? label.text : null;
+}"""
 FRAME_BOX = """() => {
     const view = Bokeh.index.find_one(Bokeh.documents[0].get_model_by_name('main_plot'));
     const page = view.el.getBoundingClientRect();
@@ -149,19 +159,20 @@ class Page:
         )
 
     def hover(self, grid: Grid, i: int, j: int) -> list[tuple[str, str]]:
-        """Move the mouse to the centre of pixel (column i, row j from the bottom); the tooltip's lines."""
-        self.page.mouse.move(0, 0)  # off the plot: the tooltip hides
-        self.wait_for(lambda: self.tooltip() == [], "the tooltip did not hide")
+        """Move the mouse to the centre of pixel (column i, row j from the bottom); the read-out's lines."""
+        self.page.mouse.move(0, 0)  # off the plot: the read-out hides
+        self.wait_for(lambda: self.readout() == [], "the read-out did not hide")
         x, y = self.page.evaluate(PAGE_POINT, list(grid.centre(i, j)))
         self.page.mouse.move(x, y)
-        self.wait_for(lambda: len(self.tooltip()) == 3, f"no tooltip for pixel {(i, j)}")
-        return self.tooltip()
+        self.wait_for(lambda: len(self.readout()) == 3, f"no read-out for pixel {(i, j)}")
+        return self.readout()
 
-    def tooltip(self) -> list[tuple[str, str]]:
-        """The (label, value) lines of the visible tooltip."""
-        labels = self.page.locator(".bk-tooltip-row-label").filter(visible=True).all_inner_texts()
-        values = self.page.locator(".bk-tooltip-row-value").filter(visible=True).all_inner_texts()
-        return list(zip(labels, values, strict=True))
+    def readout(self) -> list[tuple[str, str]]:
+        """The (name, value) lines of the read-out beside the cursor; none while it is hidden."""
+        text = self.page.evaluate(READOUT)
+        if text is None:
+            return []
+        return [(name + ":", value) for name, _, value in (line.partition(": ") for line in text.split("\n"))]
 
     @staticmethod
     def wait_for(condition: Callable[[], bool], failure: str, timeout: float = 10.0) -> None:
@@ -460,6 +471,31 @@ def assert_shows_bounds(shown: str, start: float, end: float) -> None:
     assert abs(float(shown_start) - start) <= half_unit and abs(float(shown_end) - end) <= half_unit
 
 
+def assert_readout_drawn_beside(page: Page, x: float, y: float) -> None:
+    """The read-out is painted on the plot beside the cursor at (x, y), and only there: the frame
+    with it and without it differ, within a few hundred pixels of the cursor."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    box = page.page.evaluate(FRAME_BOX)
+    shown = page.page.screenshot(clip=box)
+    page.page.mouse.move(0, 0)
+    page.wait_for(lambda: page.readout() == [], "the read-out did not hide")
+    time.sleep(0.3)
+    hidden = page.page.screenshot(clip=box)
+    changed = np.argwhere(
+        (
+            np.asarray(Image.open(io.BytesIO(shown)).convert("RGB")).astype(int)
+            != np.asarray(Image.open(io.BytesIO(hidden)).convert("RGB")).astype(int)
+        ).any(axis=2)
+    )
+    assert len(changed) > 500, "the read-out was not drawn"
+    rows, columns = changed[:, 0] + box["y"], changed[:, 1] + box["x"]
+    assert np.abs(columns - x).max() < 300 and np.abs(rows - y).max() < 120, "drawn away from the cursor"
+
+
 def test_hover_shows_the_value_and_bounds_of_the_pixel(
     browser: Any, server: ServerProcess, tmp_path: Path
 ) -> None:
@@ -474,12 +510,37 @@ def test_hover_shows_the_value_and_bounds_of_the_pixel(
         x0, x1, y0, y1 = grid.pixel_bounds(i, j)
         assert_shows_bounds(x_bounds, x0, x1)
         assert_shows_bounds(y_bounds, y0, y1)
-        time.sleep(0.3)  # let the tooltip paint
+        time.sleep(0.3)  # let the read-out paint
         target = HOVER_SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") else tmp_path / "hover.png"
         page.page.screenshot(path=str(target))
+        assert_readout_drawn_beside(page, *page.page.evaluate(PAGE_POINT, list(grid.centre(i, j))))
 
+        # a new image under a cursor that stays put: the read-out follows it. The view zooms in
+        # about the point under the cursor, which stays under it.
+        x, y = grid.centre(i, j)
+        page.hover(grid, i, j)
+        before = len(page.images())
+        page.page.evaluate(ZOOM_ABOUT, [x, y])
+        page.settle_one_image(before)
+        zoomed = page.grid()
+        rows, columns = zoomed.values.shape
+        i, j = int((x - zoomed.x) / zoomed.dw * columns), int((y - zoomed.y) / zoomed.dh * rows)
+        x0, x1, y0, y1 = zoomed.pixel_bounds(i, j)
+        assert x1 - x0 < (grid.dw / grid.values.shape[1]) * 0.6  # pixels of the new image
+
+        def shows_new_pixel() -> bool:
+            lines = page.readout()
+            return len(lines) == 3 and abs(float(lines[1][1].split()[0]) - x0) < (x1 - x0) / 2
+
+        page.wait_for(shows_new_pixel, f"the read-out kept the former image's pixel: {page.readout()}")
+        (_, value), (_, x_bounds), (_, y_bounds) = page.readout()
+        assert value == str(int(zoomed.values[j, i]))
+        assert_shows_bounds(x_bounds, x0, x1)
+        assert_shows_bounds(y_bounds, y0, y1)
+
+        before = len(page.images())
         page.page.get_by_label("Each pixel shows").select_option("mean")
-        page.settle_one_image(0)
+        page.settle_one_image(before)
         grid = page.grid()
         i, j = grid.distinct_pixel()
         (value_label, value), (_, x_bounds), (_, y_bounds) = page.hover(grid, i, j)
@@ -908,7 +969,7 @@ def test_box_select_counts_the_rows_in_a_dragged_box(
         assert [float(end) for end in shown.groups()[1:]] == pytest.approx([x0, x1, y0, y1], abs=0.01)
         assert page.images() == []  # counting renders no image
         page.page.mouse.move(0, 0)  # off the plot, and no focus ring, for the picture
-        page.wait_for(lambda: page.tooltip() == [], "the tooltip did not hide")
+        page.wait_for(lambda: page.readout() == [], "the read-out did not hide")
         page.page.evaluate("() => document.activeElement && document.activeElement.blur()")
         time.sleep(0.3)
         target = HISTOGRAMS_SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") else tmp_path / "histograms.png"
