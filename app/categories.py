@@ -16,8 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from pipeline import compact_grid
-from pipeline.shading import category_colors, shade_categories
+from pipeline import category_colors, compact_grid, shade_categories
 
 __all__ = ["CategoryImage", "category_image", "legend_html"]
 

@@ -6,7 +6,7 @@ uses (:func:`app.mapper.shading_span`), empty pixels transparent, top row first 
 screen; a ``count_by`` grid is shaded as the page shows it, one colour per category. The
 ``.npy`` file is NumPy's own format of the grid: its values, dtype and shape, ``grid[0]``
 being the bottom row as in Datashader. The bytes reach the page through a
-``ColumnDataSource`` that ``download.js`` watches: it saves them as a file and empties the
+``ColumnDataSource`` that ``js/download.js`` watches: it saves them as a file and empties the
 source, so that neither side keeps them.
 """
 
@@ -14,21 +14,17 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from pathlib import Path
 
 import datashader.transfer_functions as tf
 import numpy as np
 import numpy.typing as npt
 import xarray as xr
-from bokeh.models.callbacks import CustomJS
 from bokeh.models.sources import ColumnDataSource
 
-from pipeline import Aggregate
-from pipeline.shading import category_colors, shade_categories
+from pipeline import Aggregate, category_colors, shade_categories
 
 from .mapper import COLORMAPS, shading_span
-
-SAVE_DOWNLOAD = (Path(__file__).resolve().parent / "download.js").read_text()
+from .scripts import custom_js
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,7 +96,7 @@ def no_download() -> dict[str, list[object]]:
 def download_source() -> ColumnDataSource:
     """The source that carries a download to the page, which saves it and empties the source."""
     source = ColumnDataSource(name="download", data=no_download())
-    source.js_on_change("data", CustomJS(args={"source": source}, code=SAVE_DOWNLOAD))
+    source.js_on_change("data", custom_js("download", {"source": source}))
     return source
 
 

@@ -4,7 +4,7 @@ Both come from the count grid of the image: Datashader bins each row in view int
 pixel, so the grid's column sums and row sums are exactly the numbers of rows in view per pixel
 column and per pixel row (with ``--min-count``, in the pixels the image shows). Only those sums
 go to the browser, with the pixel numbers; the page places the bars' edges from where the image
-lies (``histogram_edges.js``), so the bars line up with the image's pixels and no other
+lies (``js/histogram_edges.js``), so the bars line up with the image's pixels and no other
 coordinate leaves the server. Each histogram is one step area, filled at once. The plots share
 the main plot's x and y ranges, so they pan and zoom with it until the next image brings new
 sums.
@@ -12,7 +12,6 @@ sums.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -29,7 +28,8 @@ from bokeh.transform import transform
 
 from pipeline import Canvas, compact_grid
 
-HISTOGRAM_EDGES = (Path(__file__).resolve().parent / "histogram_edges.js").read_text()
+from .scripts import custom_js_transform
+
 HISTOGRAM_SIZE = 110  # px: the height of the plot above, the width of the plot to the right
 BAR_COLOUR = "#6b6b6b"
 
@@ -51,7 +51,7 @@ def closed(sums: npt.NDArray[np.generic]) -> npt.NDArray[np.generic]:
 
 
 def _edges(image_source: ColumnDataSource, axis: str) -> CustomJSTransform:
-    return CustomJSTransform(args={"source": image_source, "axis": axis}, v_func=HISTOGRAM_EDGES)
+    return custom_js_transform("histogram_edges", {"source": image_source, "axis": axis})
 
 
 def _source(name: str, pixels: int) -> ColumnDataSource:

@@ -14,8 +14,13 @@ import sys
 from bokeh.server.contexts import BokehServerContext, BokehSessionContext
 from bokeh.server.views.ws import WSHandler
 
-from pipeline import get_store, parse_settings
-from pipeline.memory import map_large_allocations, release_freed_memory, stop_with_parent_process
+from pipeline import (
+    get_store,
+    map_large_allocations,
+    parse_settings,
+    release_freed_memory,
+    stop_with_parent_process,
+)
 
 logger = logging.getLogger(__name__)
 # Bokeh's log configuration shows its own INFO lines only; show the data loading ones too.

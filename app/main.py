@@ -1,11 +1,11 @@
 """One viewer's document: a Datashader image of the shared data that follows zoom and pan.
 
 Run with ``bokeh serve app`` (see README). The data lives once per process in
-``pipeline.get_store()``; this module only builds the session's plot and wires it.
+``pipeline.get_store()``; this module only builds the session's page and wires it.
 """
 
 from bokeh.io import curdoc
 
-from .view import SessionView
+from .session import Session
 
-SessionView(curdoc()).show()
+Session(curdoc()).show()

@@ -19,14 +19,12 @@ Ranges, set for each grid as it arrives (:meth:`ImageColours.fit`):
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import colorcet
 import numpy as np
 import numpy.typing as npt
 from bokeh.document import Document
-from bokeh.models.callbacks import CustomJS
 from bokeh.models.mappers import (
     ContinuousColorMapper,
     EqHistColorMapper,
@@ -35,7 +33,8 @@ from bokeh.models.mappers import (
 )
 from bokeh.models.sources import ColumnDataSource
 
-FAST_COUNT_SCAN = (Path(__file__).resolve().parent / "count_eq_hist.js").read_text()
+from .scripts import custom_js
+
 TRANSPARENT = (0, 0, 0, 0)
 
 # colorcet's perceptually uniform maps, by their colorcet names (the address's ``cmap=``);
@@ -55,11 +54,11 @@ def count_color_mapper(doc: Document, source: ColumnDataSource, palette: list[st
 
     The model is Bokeh's own, so any client (``bokeh.client`` included) can load the
     document; once the page is ready, or when an image of ``source`` arrives after that
-    (a plot added after a loading page), ``count_eq_hist.js`` gives this mapper a
+    (a plot added after a loading page), ``js/count_eq_hist.js`` gives this mapper a
     one-pass scan for integer grids.
     """
     mapper = EqHistColorMapper(palette=palette, low=1, low_color=TRANSPARENT, nan_color=TRANSPARENT)
-    install = CustomJS(args={"mapper": mapper}, code=FAST_COUNT_SCAN)
+    install = custom_js("count_eq_hist", {"mapper": mapper})
     doc.js_on_event("document_ready", install)
     source.js_on_change("data", install)
     return mapper

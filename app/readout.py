@@ -1,6 +1,6 @@
-"""The pixel under the cursor, read out beside it on the plot (``pixel_readout.js``).
+"""The pixel under the cursor, read out beside it on the plot (``js/pixel_readout.js``).
 
-A HoverTool without tooltips calls ``pixel_readout.js``, which writes the pixel's value and
+A HoverTool without tooltips calls ``js/pixel_readout.js``, which writes the pixel's value and
 extent into a label drawn on the plot's canvas. BokehJS's own tooltips are page elements, placed
 and styled again at every repaint of the plot, so at every frame of a drag or a zoom; the label
 only repaints the plot's overlay. Everything it shows is computed in the page, and nothing of it
@@ -10,17 +10,15 @@ goes back to the server: the label is not synced.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from bokeh.models.annotations import Label
-from bokeh.models.callbacks import CustomJS
 from bokeh.models.renderers import GlyphRenderer
 from bokeh.models.sources import ColumnDataSource
 from bokeh.models.tools import HoverTool
 from bokeh.plotting import figure
 
-PIXEL_READOUT_JS = (Path(__file__).resolve().parent / "pixel_readout.js").read_text()
+from .scripts import custom_js
 
 
 class PixelReadout:
@@ -47,15 +45,15 @@ class PixelReadout:
             text_line_height=1.3,
         )
         self.label.update(padding=5, border_radius=3)  # (typed too narrowly to pass above)
-        self.callback = CustomJS(
-            args={
+        self.callback = custom_js(
+            "pixel_readout",
+            {
                 "source": source,
                 "label": self.label,
                 "names": list(names),
                 "x_range": plot.x_range,
                 "y_range": plot.y_range,
             },
-            code=PIXEL_READOUT_JS,
         )
         self.tool = HoverTool(renderers=[renderer], tooltips=None, callback=self.callback)
         plot.add_layout(self.label)

@@ -1,4 +1,4 @@
-"""Spreading for display: isolated points stay visible when zoomed far in (``spread.js``).
+"""Spreading for display: isolated points stay visible when zoomed far in (``js/spread.js``).
 
 The server sends the exact grid; the page draws a copy in which empty pixels near points take
 those points' colours, within a radius of a few pixels. Pixels with rows keep their exact
@@ -10,14 +10,12 @@ server (its source is not synced). "auto" chooses the radius per image as Datash
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from bokeh.document import Document
-from bokeh.models.callbacks import CustomJS
 from bokeh.models.sources import ColumnDataSource
 from bokeh.models.widgets import Select
 
-SPREAD_JS = (Path(__file__).resolve().parent / "spread.js").read_text()
+from .scripts import custom_js
 
 # the address's ``spread=`` value -> its label on the page
 SPREADS: dict[str, str] = {"auto": "auto", "0": "off", "1": "1 px", "2": "2 px", "3": "3 px"}
@@ -33,9 +31,9 @@ def spread_in_the_page(
 ) -> None:
     """Draw each of ``displays`` from its exact source (``kinds``: "values" or "rgba") when the
     page opens (it may come with an image), when an image arrives and when ``choice`` changes."""
-    callback = CustomJS(
-        args={"sources": list(sources), "kinds": list(kinds), "displays": list(displays), "choice": choice},
-        code=SPREAD_JS,
+    callback = custom_js(
+        "spread",
+        {"sources": list(sources), "kinds": list(kinds), "displays": list(displays), "choice": choice},
     )
     doc.js_on_event("document_ready", callback)
     for source in sources:

@@ -3,7 +3,7 @@
 Each grid is packed (``pipeline.packing``: left differences and byte planes, which the
 websocket's deflate compresses to about two thirds of the raw grid's size) on a render thread,
 once per aggregate: every session showing the same view sends the same packed bytes from a
-synced source, ``image_wire``. The page unpacks it (``unpack.js``) into ``image_source``, the
+synced source, ``image_wire``. The page unpacks it (``js/unpack.js``) into ``image_source``, the
 exact grid that the glyphs, the hover read-out, the colour scan and the histograms read. The server never
 sets ``image_source`` (that would send the grid a second time, raw), and the page's copy never
 goes back (the source is not synced). The histograms of a count grid are its column and row
@@ -13,20 +13,16 @@ sums, so the page sums the grid it unpacked, and no sums travel. Python clients 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from bokeh.document import Document
-from bokeh.models.callbacks import CustomJS
 from bokeh.models.sources import ColumnDataSource
 
-from pipeline import Viewport
-from pipeline.packing import PackedGrid, unpack_grid
+from pipeline import PackedGrid, Viewport, unpack_grid
 
 from .histograms import Histograms
-
-UNPACK_JS = (Path(__file__).resolve().parent / "unpack.js").read_text()
+from .scripts import custom_js
 
 
 def no_wire() -> dict[str, list[Any]]:
@@ -84,8 +80,9 @@ def unpack_in_the_page(
     opens (its document may come with a grid). For a count grid, the page also sets the
     histograms' ``bars`` to the grid's column and row sums; otherwise the server sends them,
     and the bars, placed from ``target``, are placed again when the page opens."""
-    callback = CustomJS(
-        args={
+    callback = custom_js(
+        "unpack",
+        {
             "wire": wire,
             "target": target,
             "column_sums": bars.x_source,
@@ -93,7 +90,6 @@ def unpack_in_the_page(
             "column_peak": bars.rows_above,
             "row_peak": bars.rows_right,
         },
-        code=UNPACK_JS,
     )
     doc.js_on_event("document_ready", callback)
     wire.js_on_change("data", callback)

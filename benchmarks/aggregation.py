@@ -27,8 +27,16 @@ import numpy as np
 import pandas as pd
 from holoviews.operation.datashader import rasterize
 
-from pipeline import AggregateCache, Aggregator, CacheKey, Canvas, Reduction, SpatialIndex, Viewport
-from pipeline.memory import rss_bytes
+from pipeline import (
+    Canvas,
+    ImageCache,
+    ImageKey,
+    Reduction,
+    RowRangeBackend,
+    SpatialIndex,
+    Viewport,
+    rss_bytes,
+)
 
 MiB = 1 << 20
 CANVAS = Canvas(800, 600)
@@ -73,19 +81,19 @@ def holoviews_rasterize(frame: pd.DataFrame) -> Approach:
     return run
 
 
-def indexed(aggregator: Aggregator) -> Approach:
+def indexed(aggregator: RowRangeBackend) -> Approach:
     def run(viewport: Viewport) -> Grid:
         return np.asarray(aggregator.aggregate(viewport, CANVAS, Reduction()).grid)
 
     return run
 
 
-def cached(aggregator: Aggregator) -> Approach:
-    cache = AggregateCache(64 * MiB)
+def cached(aggregator: RowRangeBackend) -> Approach:
+    cache = ImageCache(64 * MiB)
 
     def run(viewport: Viewport) -> Grid:
         aggregate, _ = cache.get_or_compute(
-            CacheKey(viewport, CANVAS, Reduction()),
+            ImageKey(viewport, CANVAS, Reduction()),
             lambda: aggregator.aggregate(viewport, CANVAS, Reduction()),
         )
         return np.asarray(aggregate.grid)
@@ -183,8 +191,8 @@ def run(rows: int, repeats: int, out: Path, dask_partitions: int = 8) -> dict[st
     sorted_frame, index = SpatialIndex.sort_frame(frame.copy(), "a", "b")
     index_seconds = time.perf_counter() - started
     pool = ThreadPoolExecutor(1)
-    aggregator = Aggregator(sorted_frame, x="a", y="b", index=index, pool=pool, threads=2)
-    one_thread = Aggregator(sorted_frame, x="a", y="b", index=index, pool=None, threads=1)
+    aggregator = RowRangeBackend(sorted_frame, x="a", y="b", index=index, pool=pool, threads=2)
+    one_thread = RowRangeBackend(sorted_frame, x="a", y="b", index=index, pool=None, threads=1)
     dask.config.set(scheduler="threads")
     dask_frame = dd.from_pandas(frame, npartitions=dask_partitions).persist()
     approaches: dict[str, Approach] = {

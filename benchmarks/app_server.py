@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from harness import AppClient, ServerProcess
-from pipeline.memory import anonymous_bytes, rss_bytes
+from pipeline import anonymous_bytes, rss_bytes
 
 MiB = 1 << 20
 VIEWS = {"full": (-5.0, 5.0), "mid": (-0.5, 0.5), "deep": (0.0, 0.05)}

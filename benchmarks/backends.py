@@ -25,11 +25,18 @@ import numpy as np
 import psutil
 from distributed import LocalCluster
 
-from pipeline import Aggregator, Canvas, Reduction, SyntheticSource, Viewport
-from pipeline.column_cache import ColumnCache, default_cache_dir
-from pipeline.dask_backend import DaskAggregator
-from pipeline.memory import pss_bytes
-from pipeline.table import prepare_table
+from pipeline import (
+    Canvas,
+    ColumnarCopies,
+    DaskBackend,
+    Reduction,
+    RowRangeBackend,
+    SyntheticSource,
+    Viewport,
+    default_cache_dir,
+    prepare_table,
+    pss_bytes,
+)
 
 MiB = 1 << 20
 CANVAS = Canvas(800, 600)
@@ -42,7 +49,7 @@ VIEWS = {
 
 def run(rows: int, repeats: int, cache_dir: Path, workers: int) -> dict[str, object]:
     source = SyntheticSource(rows=rows)
-    cache = ColumnCache(cache_dir)
+    cache = ColumnarCopies(cache_dir)
     table, _ = cache.open(
         source, indexed=True, build=lambda: prepare_table(source.load(), "a", "b", indexed=True, name="bench")
     )
@@ -52,16 +59,16 @@ def run(rows: int, repeats: int, cache_dir: Path, workers: int) -> dict[str, obj
         n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
     ) as cluster:
         started = time.perf_counter()
-        on_cluster = DaskAggregator.on_cluster(table, entry, cluster.scheduler_address)
+        on_cluster = DaskBackend.on_cluster(table, entry, cluster.scheduler_address)
         persist_seconds = time.perf_counter() - started
         backends: dict[str, Callable[[Viewport], np.ndarray]] = {
             "indexed pandas, 2 threads": lambda v: (
-                Aggregator(table.frame, x="a", y="b", index=table.index, pool=pool, threads=2)
+                RowRangeBackend(table.frame, x="a", y="b", index=table.index, pool=pool, threads=2)
                 .aggregate(v, CANVAS, Reduction())
                 .grid
             ),
             "Dask in-process (threads)": _grid_of(
-                DaskAggregator.in_process(table, token=entry.key, threads=2)
+                DaskBackend.in_process(table, token=entry.key, threads=2)
             ),
             f"Dask LocalCluster ({workers} workers)": _grid_of(on_cluster),
         }
@@ -92,7 +99,7 @@ def run(rows: int, repeats: int, cache_dir: Path, workers: int) -> dict[str, obj
     }
 
 
-def _grid_of(aggregator: DaskAggregator) -> Callable[[Viewport], np.ndarray]:
+def _grid_of(aggregator: DaskBackend) -> Callable[[Viewport], np.ndarray]:
     return lambda view: aggregator.aggregate(view, CANVAS, Reduction()).grid
 
 

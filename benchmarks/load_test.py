@@ -28,7 +28,7 @@ import numpy as np
 
 from benchmarks.app_server import wait_for_log
 from harness import AppClient, ServerProcess
-from pipeline.memory import rss_bytes
+from pipeline import rss_bytes
 
 MiB = 1 << 20
 PROBE_INTERVAL = 0.1  # s

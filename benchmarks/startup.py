@@ -22,7 +22,7 @@ from pathlib import Path
 import psutil
 
 from harness import AppClient, ServerProcess
-from pipeline.memory import pss_bytes
+from pipeline import pss_bytes
 
 MiB = 1 << 20
 READY_LINE = re.compile(r"ready: ([\d,]+) rows in ([\d.]+) s \((.*?) in ([\d.]+) s\)")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,19 +28,17 @@ from distributed import Client
 from distributed.comm.core import CommClosedError
 from distributed.scheduler import KilledWorker
 
-from .aggregate import Aggregate, datashader_canvas
-from .column_cache import CacheEntry, ColumnCache
-from .errors import PipelineError
+from .aggregate import Backend, GridQuery
+from .columnar_copy import CacheEntry, ColumnarCopies
+from .errors import ClusterError
 from .index import finite_bounds
-from .reduction import Reduction
 from .table import PreparedTable
-from .viewport import Canvas, Viewport
+from .viewport import Viewport
 
 __all__ = [
     "PARTITIONS_PER_THREAD",
     "CachedSlices",
-    "ClusterError",
-    "DaskAggregator",
+    "DaskBackend",
     "FrameSlices",
     "PartitionBounds",
     "partition_rows",
@@ -107,10 +104,6 @@ def dataset_name(entry: CacheEntry) -> str:
     return f"shared-frame-explorer-{entry.key}"
 
 
-class ClusterError(PipelineError):
-    """The Dask cluster could not be reached or failed to compute an image."""
-
-
 class FrameSlices:
     """Partition reader for ``dd.from_map``: zero-copy row slices of a frame in this process."""
 
@@ -129,7 +122,7 @@ class FrameSlices:
 @functools.lru_cache(maxsize=4)
 def _mapped_frame(entry_path: str, key: str) -> pd.DataFrame:
     """A worker's read-only mapping of a cache entry, opened once per process."""
-    return ColumnCache(Path(entry_path).parent).read(CacheEntry(key, Path(entry_path))).frame
+    return ColumnarCopies(Path(entry_path).parent).read(CacheEntry(key, Path(entry_path))).frame
 
 
 class CachedSlices:
@@ -146,22 +139,20 @@ class CachedSlices:
         return self.key
 
 
-class DaskAggregator:
+class DaskBackend(Backend):
     """Aggregates a persisted Dask frame, reading only the partitions that meet the view."""
 
     def __init__(
         self, frame: dd.DataFrame, bounds: PartitionBounds, *, x: str, y: str, client: Client | None = None
     ) -> None:
+        super().__init__(frame.dtypes, x, y)
         self.frame = frame
         self.bounds = bounds
-        self.x = x
-        self.y = y
         self.client = client
-        self.schema = frame.dtypes
         self._empty = frame._meta
 
     @classmethod
-    def in_process(cls, table: PreparedTable, token: str, threads: int) -> DaskAggregator:
+    def in_process(cls, table: PreparedTable, token: str, threads: int) -> DaskBackend:
         """Partitions as slices of ``table``'s frame, held by this process."""
         ranges = partition_rows(table.rows, partitions_for(threads))
         frame = dd.from_map(  # type: ignore[no-untyped-call]
@@ -175,7 +166,7 @@ class DaskAggregator:
         return cls(frame, cls._bounds(table, ranges), x=table.x, y=table.y)
 
     @classmethod
-    def on_cluster(cls, table: PreparedTable, entry: CacheEntry, address: str) -> DaskAggregator:
+    def on_cluster(cls, table: PreparedTable, entry: CacheEntry, address: str) -> DaskBackend:
         """Partitions persisted on the cluster at ``address``, mapped by its workers from ``entry``.
 
         The persisted frame is published under :func:`dataset_name`; a process that finds it
@@ -217,24 +208,20 @@ class DaskAggregator:
     def _bounds(table: PreparedTable, ranges: list[tuple[int, int]]) -> PartitionBounds:
         return PartitionBounds.of(table.frame[table.x].to_numpy(), table.frame[table.y].to_numpy(), ranges)
 
-    def aggregate(self, viewport: Viewport, canvas: Canvas, reduction: Reduction) -> Aggregate:
-        """The grid Datashader gives for ``viewport`` on the whole frame."""
-        reduction.validate(self.schema)
-        started = time.perf_counter()
-        columns = [self.x, self.y, *(c for c in reduction.columns if c not in (self.x, self.y))]
-        cvs = datashader_canvas(viewport, canvas)
-        partitions = self.bounds.overlapping(viewport)
+    def grid(self, query: GridQuery) -> tuple[npt.NDArray[np.generic], int]:
+        partitions = self.bounds.overlapping(query.viewport)
         rows = int(self.bounds.rows[partitions].sum())
         if partitions:
-            frame = self.frame.partitions[partitions][columns]
+            frame = self.frame.partitions[partitions][query.columns]
         else:
-            frame = self._empty[columns]
+            frame = self._empty[query.columns]
+        whole = query.reduction.to_datashader()
         if self.client is None:
-            result: xr.DataArray = cvs.points(frame, self.x, self.y, agg=reduction.to_datashader())
+            result: xr.DataArray = query.canvas.points(frame, self.x, self.y, agg=whole)
         else:
             try:
                 with self.client.as_current():
-                    result = cvs.points(frame, self.x, self.y, agg=reduction.to_datashader())
+                    result = query.canvas.points(frame, self.x, self.y, agg=whole)
             except (OSError, TimeoutError, KilledWorker, CommClosedError) as err:
                 raise ClusterError(f"the Dask cluster failed to compute the image: {err}") from err
-        return Aggregate(result.values, viewport, canvas, reduction, rows, time.perf_counter() - started)
+        return result.values, rows

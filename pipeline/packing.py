@@ -14,7 +14,7 @@ for every other message, and the page can unpack synchronously):
    are mostly zeros.
 
 At the full view of the default data (70M rows, 800x600, counts up to about 2,400), deflate at
-level 1 makes 316 KB of the raw grid and 224 KB of the packed one. ``app/unpack.js`` does the
+level 1 makes 316 KB of the raw grid and 224 KB of the packed one. ``app/js/unpack.js`` does the
 inverse in the page; :func:`unpack_grid` here is the same inverse, for Python clients and tests.
 """
 
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .errors import PipelineError
+from .errors import InvariantError, WireError
 
 __all__ = ["PackedGrid", "pack_grid", "unpack_grid"]
 
@@ -57,10 +57,10 @@ class PackedGrid:
 def pack_grid(grid: npt.NDArray[np.generic]) -> PackedGrid:
     """``grid`` (2-D, a dtype of ``PACKABLE``) rearranged for deflate; see the module's notes."""
     if grid.ndim != 2:
-        raise PipelineError(f"only 2-D grids are packed; got shape {grid.shape}")
+        raise InvariantError(f"only 2-D grids are packed; got shape {grid.shape}")
     dtype = grid.dtype
     if dtype.name not in PACKABLE:
-        raise PipelineError(f"cannot pack a grid of dtype {dtype.name}; expected one of {list(PACKABLE)}")
+        raise InvariantError(f"cannot pack a grid of dtype {dtype.name}; expected one of {list(PACKABLE)}")
     rows, columns = grid.shape
     little = dtype.newbyteorder("<")  # planes go lowest byte first, whatever the machine
     values = np.ascontiguousarray(grid, dtype=little)
@@ -77,7 +77,7 @@ def unpack_grid(packed: PackedGrid) -> npt.NDArray[np.generic]:
     pixels = packed.rows * packed.columns
     data = np.asarray(packed.data, dtype=np.uint8).reshape(-1)
     if data.size != pixels * dtype.itemsize:
-        raise PipelineError(
+        raise WireError(
             f"a packed {packed.rows}x{packed.columns} {packed.dtype} grid needs "
             f"{pixels * dtype.itemsize} bytes; got {data.size}"
         )

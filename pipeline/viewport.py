@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .errors import CanvasError, ViewportError
 
-__all__ = ["MAX_CANVAS_PIXELS", "QUERY_KEYS", "Canvas", "Viewport"]
+__all__ = ["MAX_CANVAS_PIXELS", "Canvas", "Viewport"]
 
 MAX_CANVAS_PIXELS = 4096  # per side; a 4096x4096 count grid is 64 MiB
-QUERY_KEYS = ("x0", "x1", "y0", "y1")  # a view in a shareable URL
 # A range narrower than this many float64 steps of its own magnitude cannot be split into pixels.
 _MIN_WIDTH_IN_ULPS = 64
 
@@ -61,37 +59,6 @@ class Viewport:
         _check_span("x", fx0, fx1)
         _check_span("y", fy0, fy1)
         return cls(fx0, fx1, fy0, fy1)
-
-    @classmethod
-    def from_query(cls, arguments: Mapping[str, str]) -> Viewport | None:
-        """The viewport named by ``x0``, ``x1``, ``y0``, ``y1`` in a URL query; None if it names none.
-
-        A query that names some but not all four, or a value that is not a number, raises
-        :class:`ViewportError` naming the problem.
-        """
-        present = [key for key in QUERY_KEYS if key in arguments]
-        if not present:
-            return None
-        missing = [key for key in QUERY_KEYS if key not in arguments]
-        if missing:
-            raise ViewportError(
-                f"the address gives {present} but not {missing}; a view needs all of {list(QUERY_KEYS)}"
-            )
-        ends: list[float] = []
-        for key in QUERY_KEYS:
-            text = arguments[key]
-            try:
-                ends.append(float(text))
-            except ValueError:
-                raise ViewportError(f"{key}={text!r} in the address is not a number") from None
-        return cls.from_ranges(*ends)
-
-    def to_query(self) -> dict[str, str]:
-        """The URL query arguments that :meth:`from_query` reads back to this viewport."""
-        return {
-            key: repr(value)
-            for key, value in zip(QUERY_KEYS, (self.x0, self.x1, self.y0, self.y1), strict=True)
-        }
 
     @property
     def width(self) -> float:

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import Aggregator, Canvas, Reduction, SpatialIndex, Viewport, compact_grid
-from pipeline.aggregate import split_ranges
+from pipeline import Canvas, Reduction, RowRangeBackend, SpatialIndex, Viewport, compact_grid
+from pipeline.row_ranges import split_ranges
 
 REDUCTIONS = [
     Reduction(),
@@ -40,9 +40,9 @@ def pool() -> Iterator[ThreadPoolExecutor]:
         yield executor
 
 
-def indexed(frame: pd.DataFrame, pool: ThreadPoolExecutor, gather_max_rows: int) -> Aggregator:
+def indexed(frame: pd.DataFrame, pool: ThreadPoolExecutor, gather_max_rows: int) -> RowRangeBackend:
     sorted_frame, index = SpatialIndex.sort_frame(frame.copy(), "x", "y")
-    return Aggregator(
+    return RowRangeBackend(
         sorted_frame, x="x", y="y", index=index, pool=pool, threads=2, gather_max_rows=gather_max_rows
     )
 

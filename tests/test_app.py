@@ -15,6 +15,7 @@ import colorcet
 import numpy as np
 import pandas as pd
 import pytest
+from app.debounce import RANGE_SETTLE
 from bokeh.application.handlers import DirectoryHandler
 from bokeh.document import Document
 from bokeh.models import (
@@ -30,7 +31,6 @@ from bokeh.server.contexts import BokehSessionContext, _RequestProxy
 from bokeh.util.token import generate_session_id
 
 from app.mapper import COLORMAPS, ImageColours
-from app.view import RANGE_SETTLE
 from app.wire import unpacked_image
 from harness.server import APP_DIR
 from pipeline import DataStore, LoadState
@@ -341,9 +341,9 @@ def test_bad_choices_in_the_address_fall_back_with_a_message(
     data = wait_for_image(doc)
     assert np.asarray(data["image"][0]).sum() == 20_000  # the whole data, counted
     assert doc.get_model_by_name("message").text == "<br>".join(problems)
-    # the app's modules are named bokeh_app_<hash>.view under Bokeh's DirectoryHandler
+    # the app's modules are named bokeh_app_<hash>.session under Bokeh's DirectoryHandler
     logged = [
-        record.getMessage().split(": ", 1)[1] for record in caplog.records if record.name.endswith(".view")
+        record.getMessage().split(": ", 1)[1] for record in caplog.records if record.name.endswith(".session")
     ]
     assert logged == [problem.replace("&#x27;", "'") for problem in problems]
     assert [
@@ -779,8 +779,7 @@ def raw_count_by(view: tuple[float, float, float, float]) -> np.ndarray:
 
 
 def test_count_by_category_shows_the_shaded_image_and_a_legend(fresh_store: DataStore) -> None:
-    from pipeline.shading import category_colors, shade_categories
-    from pipeline.sources import SYNTHETIC_CATEGORIES
+    from pipeline import SYNTHETIC_CATEGORIES, category_colors, shade_categories
 
     doc, _context = session_document(ready_handler(fresh_store), VIEW)
     wait_for_image(doc)

@@ -4,7 +4,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
-from pipeline import Aggregate, AggregateCache, CacheKey, Canvas, LatestOnly, Reduction, Viewport
+from app.latest import LatestOnly
+from pipeline import Aggregate, Canvas, ImageCache, ImageKey, Reduction, Viewport
 
 
 def aggregate_of(nbytes: int, x0: float = 0.0) -> Aggregate:
@@ -12,12 +13,12 @@ def aggregate_of(nbytes: int, x0: float = 0.0) -> Aggregate:
     return Aggregate(np.zeros(nbytes, dtype=np.uint8), viewport, Canvas(1, 1), Reduction(), 0, 0.0)
 
 
-def key(x0: float) -> CacheKey:
-    return CacheKey(Viewport(x0, x0 + 1, 0.0, 1.0), Canvas(1, 1), Reduction())
+def key(x0: float) -> ImageKey:
+    return ImageKey(Viewport(x0, x0 + 1, 0.0, 1.0), Canvas(1, 1), Reduction())
 
 
 def test_cache_is_bounded_by_bytes_and_evicts_the_oldest() -> None:
-    cache = AggregateCache(max_bytes=250)
+    cache = ImageCache(max_bytes=250)
     for x0 in range(4):
         cache.get_or_compute(key(x0), lambda x0=x0: aggregate_of(100, x0))
     assert len(cache) == 2 and cache.nbytes == 200
@@ -28,7 +29,7 @@ def test_cache_is_bounded_by_bytes_and_evicts_the_oldest() -> None:
 
 
 def test_cache_computes_a_key_once_for_concurrent_askers() -> None:
-    cache = AggregateCache(max_bytes=1000)
+    cache = ImageCache(max_bytes=1000)
     calls = []
     gate = threading.Event()
 

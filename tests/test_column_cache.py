@@ -16,17 +16,20 @@ import pandas as pd
 import pytest
 
 from pipeline import (
+    CacheCorrupt,
     Canvas,
+    ColumnarCopies,
     DataSource,
+    PreparedTable,
     Reduction,
     Settings,
     SyntheticSource,
     Viewport,
     get_store,
     open_source,
+    prepare_table,
 )
-from pipeline.column_cache import MANIFEST, CacheCorrupt, ColumnCache
-from pipeline.table import PreparedTable, prepare_table
+from pipeline.columnar_copy import MANIFEST
 
 from .conftest import load_store
 
@@ -70,9 +73,9 @@ def assert_same_table(cached: PreparedTable, fresh: PreparedTable) -> None:
 def test_first_open_builds_and_later_opens_map_the_same_table(tmp_path: Path) -> None:
     source = SyntheticSource(rows=30_000, seed=3)
     build = CountingBuild(source)
-    cache = ColumnCache(tmp_path)
+    cache = ColumnarCopies(tmp_path)
     first, first_hit = cache.open(source, indexed=True, build=build)
-    second, second_hit = ColumnCache(tmp_path).open(source, indexed=True, build=build)
+    second, second_hit = ColumnarCopies(tmp_path).open(source, indexed=True, build=build)
     assert (first_hit, second_hit, build.calls) == (False, True, 1)
     assert_same_table(second, build())
     # Served from read-only file mappings, categorical codes included.
@@ -87,7 +90,7 @@ def test_first_open_builds_and_later_opens_map_the_same_table(tmp_path: Path) ->
 
 def test_unindexed_tables_are_cached_in_their_own_entry(tmp_path: Path) -> None:
     source = SyntheticSource(rows=2_000, seed=1)
-    cache = ColumnCache(tmp_path)
+    cache = ColumnarCopies(tmp_path)
     assert cache.entry(source, indexed=False) != cache.entry(source, indexed=True)
     build = CountingBuild(source, indexed=False)
     cache.open(source, indexed=False, build=build)
@@ -100,7 +103,7 @@ def test_unindexed_tables_are_cached_in_their_own_entry(tmp_path: Path) -> None:
 def test_a_changed_file_is_read_again_and_its_old_entry_removed(tmp_path: Path) -> None:
     path = tmp_path / "points.csv"
     path.write_text("x,y\n1,2\n3,4\n")
-    cache = ColumnCache(tmp_path / "cache")
+    cache = ColumnarCopies(tmp_path / "cache")
     source = open_source(path, x="x", y="y")
     old_entry = cache.entry(source, indexed=True)
     cache.open(source, indexed=True, build=CountingBuild(source))
@@ -147,14 +150,14 @@ def test_a_damaged_entry_is_detected_rebuilt_and_never_served(
     tmp_path: Path, damage: object, message: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     source = SyntheticSource(rows=5_000, seed=2)
-    cache = ColumnCache(tmp_path)
+    cache = ColumnarCopies(tmp_path)
     build = CountingBuild(source)
     cache.open(source, indexed=True, build=build)
     entry = cache.entry(source, indexed=True)
     damage(entry.path)  # type: ignore[operator]
     with pytest.raises(CacheCorrupt, match=message):
         cache.read(entry)
-    with caplog.at_level(logging.WARNING, logger="pipeline.column_cache"):
+    with caplog.at_level(logging.WARNING, logger="pipeline.columnar_copy"):
         table, hit = cache.open(source, indexed=True, build=build)
     assert (hit, build.calls) == (False, 2)
     assert "rebuilding cache entry" in caplog.text
@@ -164,7 +167,7 @@ def test_a_damaged_entry_is_detected_rebuilt_and_never_served(
 
 def test_a_write_that_fails_half_way_leaves_no_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     source = SyntheticSource(rows=3_000, seed=4)
-    cache = ColumnCache(tmp_path)
+    cache = ColumnarCopies(tmp_path)
     build = CountingBuild(source)
     real_save = np.save
     saved: list[object] = []
@@ -191,7 +194,7 @@ def test_an_unusable_cache_folder_still_serves_the_data(tmp_path: Path) -> None:
     blocker.write_text("")
     source = SyntheticSource(rows=1_000)
     build = CountingBuild(source)
-    table, hit = ColumnCache(blocker / "cache").open(source, indexed=True, build=build)
+    table, hit = ColumnarCopies(blocker / "cache").open(source, indexed=True, build=build)
     assert (hit, build.calls, table.rows) == (False, 1, 1_000)
 
 
@@ -204,7 +207,7 @@ def _open_in_another_process(root: str, marker: str) -> tuple[int, bool]:
         time.sleep(1.0)  # long enough that the other process arrives while this one builds
         return prepare_table(source.load(), "a", "b", indexed=True, name="test")
 
-    table, hit = ColumnCache(Path(root)).open(source, indexed=True, build=slow_build)
+    table, hit = ColumnarCopies(Path(root)).open(source, indexed=True, build=slow_build)
     return int(np.asarray(table.frame["a"]).sum() * 1000), hit
 
 

@@ -14,9 +14,19 @@ import pandas as pd
 import pytest
 from distributed import Client, LocalCluster
 
-from pipeline import Canvas, DataStore, LoadState, Reduction, Settings, SyntheticSource, Viewport, get_store
-from pipeline.dask_backend import DaskAggregator, PartitionBounds, partition_rows, partitions_for
-from pipeline.table import prepare_table
+from pipeline import (
+    Canvas,
+    DaskBackend,
+    DataStore,
+    LoadState,
+    Reduction,
+    Settings,
+    SyntheticSource,
+    Viewport,
+    get_store,
+    prepare_table,
+)
+from pipeline.dask_backend import PartitionBounds, partition_rows, partitions_for
 
 from .conftest import load_store
 
@@ -78,7 +88,7 @@ def test_partition_bounds_are_closed_boxes_of_finite_points() -> None:
 
 def test_in_process_dask_images_equal_datashader_on_the_unindexed_frame(unindexed: pd.DataFrame) -> None:
     table = prepare_table(unindexed.copy(), "a", "b", indexed=True, name="test")
-    aggregator = DaskAggregator.in_process(table, token="test-in-process", threads=2)
+    aggregator = DaskBackend.in_process(table, token="test-in-process", threads=2)
     # Partitions are slices of the table's frame, not copies.
     first = aggregator.frame.get_partition(0).compute(scheduler="sync")
     assert np.shares_memory(first["a"].to_numpy(), table.frame["a"].to_numpy())
@@ -140,7 +150,7 @@ def test_cluster_images_equal_the_pandas_backend_and_the_dataset_is_shared(
         # are Datashader's own.
         for viewport in VIEWPORTS[:3]:
             assert_grid_equal(
-                stores[1].dataset.aggregator.aggregate(viewport, CANVAS, Reduction()).grid,
+                stores[1].dataset.backend.aggregate(viewport, CANVAS, Reduction()).grid,
                 datashader_grid(unindexed, viewport, Reduction()),
             )
     finally:
@@ -160,7 +170,7 @@ def test_a_worker_that_dies_loses_no_image(
     try:
         viewport = VIEWPORTS[0]
         assert_grid_equal(
-            store.dataset.aggregator.aggregate(viewport, CANVAS, Reduction()).grid,
+            store.dataset.backend.aggregate(viewport, CANVAS, Reduction()).grid,
             datashader_grid(unindexed, viewport, Reduction()),
         )
         with Client(cluster.scheduler_address) as client:
@@ -169,7 +179,7 @@ def test_a_worker_that_dies_loses_no_image(
             client.run(os._exit, 1, workers=[victim], on_error="ignore")
         for reduction in (Reduction(), Reduction("mean", "value")):
             assert_grid_equal(
-                store.dataset.aggregator.aggregate(viewport, CANVAS, reduction).grid,
+                store.dataset.backend.aggregate(viewport, CANVAS, reduction).grid,
                 datashader_grid(unindexed, viewport, reduction),
             )
     finally:

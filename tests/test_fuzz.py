@@ -8,8 +8,15 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline import Canvas, CanvasError, Reduction, ReductionError, Viewport, ViewportError
-from pipeline.viewport import MAX_CANVAS_PIXELS
+from pipeline import (
+    MAX_CANVAS_PIXELS,
+    Canvas,
+    CanvasError,
+    Reduction,
+    ReductionError,
+    Viewport,
+    ViewportError,
+)
 
 range_ends = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),

@@ -14,7 +14,7 @@ MiB = 1 << 20
 # allocated between them that stay alive (as a session's models and messages do).
 SCENARIO = """
 import numpy as np
-from pipeline.memory import anonymous_bytes, map_large_allocations
+from pipeline import anonymous_bytes, map_large_allocations
 assert map_large_allocations()
 first = np.ones(4 * 2**20 // 8)
 del first  # glibc raises its mapping threshold past a freed block's size

@@ -7,9 +7,16 @@ import holoviews as hv
 import numpy as np
 import pytest
 
-from pipeline import Canvas, DataStore, Reduction, Settings, SyntheticSource
+from pipeline import (
+    Canvas,
+    DataStore,
+    Reduction,
+    Settings,
+    SyntheticSource,
+    category_colors,
+    shade_categories,
+)
 from pipeline.notebook import dynamic_image, image_for
-from pipeline.shading import category_colors, shade_categories
 
 from .conftest import load_store
 

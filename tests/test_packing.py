@@ -12,8 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from pipeline import PipelineError
-from pipeline.packing import PACKABLE, PackedGrid, pack_grid, unpack_grid
+from pipeline import PACKABLE, PackedGrid, PipelineError, pack_grid, unpack_grid
 
 
 @given(

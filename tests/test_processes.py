@@ -14,8 +14,7 @@ import psutil
 import pytest
 
 from harness import AppClient, ServerProcess
-from pipeline import SyntheticSource
-from pipeline.column_cache import ColumnCache
+from pipeline import ColumnarCopies, SyntheticSource
 
 pytestmark = pytest.mark.server
 
@@ -60,7 +59,7 @@ def test_two_processes_map_the_same_files_and_serve_exact_images(tmp_path: Path)
         how = wait_for_ready_lines(server, 2)
         # One process read and wrote the cache while the other waited for it, then mapped it.
         assert sorted(how) == ["mapped from the cache", "read and indexed"]
-        entry = ColumnCache(tmp_path).entry(SyntheticSource(rows=ROWS, seed=SEED), indexed=True)
+        entry = ColumnarCopies(tmp_path).entry(SyntheticSource(rows=ROWS, seed=SEED), indexed=True)
         children = psutil.Process(server.pid).children()
         assert len(children) == 2
         for child in children:

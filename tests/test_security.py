@@ -41,8 +41,7 @@ from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
 from harness import AppClient, ImageUpdate, ServerProcess
-from pipeline import CsvSource
-from pipeline.packing import PackedGrid, pack_grid, unpack_grid
+from pipeline import CsvSource, PackedGrid, pack_grid, unpack_grid
 
 SERVER = pytest.mark.server
 

@@ -16,8 +16,7 @@ import pytest
 
 from harness import AppClient, ServerProcess
 from harness.server import APP_DIR
-from pipeline import SyntheticSource
-from pipeline.memory import anonymous_bytes
+from pipeline import SyntheticSource, anonymous_bytes
 
 pytestmark = pytest.mark.server
 
@@ -204,10 +203,11 @@ def test_a_flood_of_range_changes_ends_with_the_last_view(server: ServerProcess,
 
 
 def test_a_view_in_the_address_opens_there(server: ServerProcess, frame: pd.DataFrame) -> None:
+    from app.address import viewport_query
     from pipeline import Viewport
 
     view = Viewport(-0.5, 0.75, -0.25, 1.0)
-    with AppClient(server.url, arguments=view.to_query()) as client:
+    with AppClient(server.url, arguments=viewport_query(view)) as client:
         first = client.wait_for_plot()
         assert first.x == view.x0 and first.y == view.y0
         np.testing.assert_array_equal(first.grid, expected(frame, (-0.5, 0.75, -0.25, 1.0), first.grid.shape))

@@ -1,9 +1,12 @@
+import re
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
-from pipeline import Settings, SyntheticSource, parse_settings
-from pipeline.sources import CsvSource
+from pipeline import BACKENDS, CsvSource, PipelineError, Settings, SyntheticSource, parse_settings
+from pipeline.options import OPTIONS, OPTIONS_BY_NAME, Option
+from pipeline.settings import DEFAULT_ROWS, build_parser
 
 
 def test_defaults_are_the_70m_synthetic_rows() -> None:
@@ -81,3 +84,82 @@ def test_min_count_option(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         parse_settings(["--min-count", "-1"])
     assert "min-count must be between 0 and 2,147,483,647, got -1" in capsys.readouterr().err
+
+
+SCHEDULER = "tcp://10.0.0.5:8786"
+
+
+def test_every_option_of_the_table_is_on_the_parser_with_its_default_and_help(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("COLUMNS", "1000")  # argparse wraps help to the terminal: keep each text on one line
+    parser = build_parser()
+    assert vars(parser.parse_args([])) == {option.name: option.make_default() for option in OPTIONS}
+    help_output = parser.format_help()
+    for option in OPTIONS:
+        if option.parse is not None:
+            assert f"{option.spelling} " in help_output
+            assert option.help_text(option.make_default()) in help_output
+        for switch in option.switches:
+            assert f"{switch.spelling} " in help_output and switch.help in help_output
+    assert "rows of synthetic data (default 70,000,000)" in help_output
+    assert f"processes map (default {tmp_path / 'shared-frame-explorer'})" in help_output
+    assert "--backend {pandas,dask}" in help_output and "--min-count K" in help_output
+
+
+def test_settings_defaults_are_the_option_table_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    settings = Settings()
+    assert len(OPTIONS_BY_NAME) == len(OPTIONS)  # one row per option
+    assert sorted(field.name for field in fields(Settings)) == sorted(OPTIONS_BY_NAME)
+    assert {field.name: getattr(settings, field.name) for field in fields(Settings)} == {
+        option.name: option.make_default() for option in OPTIONS
+    }
+    assert settings.cache_dir == tmp_path / "shared-frame-explorer"  # made per instance, from the environment
+    assert settings.rows == DEFAULT_ROWS == 70_000_000
+    # the backend registry and the option's choices name the same backends, in the same order
+    assert tuple(BACKENDS) == OPTIONS_BY_NAME["backend"].choices == ("pandas", "dask")
+
+
+def test_negative_switches_set_their_option() -> None:
+    assert parse_settings([]).index is True
+    assert parse_settings(["--no-index"]).index is False
+    assert parse_settings(["--cache-dir", "/c", "--no-cache"]).cache_dir is None
+    assert parse_settings(["--no-cache", "--cache-dir", "/c"]).cache_dir == Path("/c")  # the last one wins
+
+
+def test_scheduler_rule_gives_its_message_from_the_command_line_and_from_settings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        parse_settings(["--scheduler", SCHEDULER, "--no-cache"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: bokeh serve app --args" in err
+    assert (
+        "error: --scheduler needs the cache folder: the workers read the rows from it; drop --no-cache\n"
+        in err
+    )
+    assert parse_settings(["--scheduler", SCHEDULER, "--backend", "pandas"]).backend == "dask"  # implied
+    message = re.escape("a Dask scheduler needs backend='dask' and a cache folder for the workers")
+    with pytest.raises(PipelineError, match=message):
+        Settings(scheduler=SCHEDULER, backend="dask", cache_dir=None)
+    with pytest.raises(PipelineError, match=message):
+        Settings(scheduler=SCHEDULER, backend="pandas", cache_dir=tmp_path)
+    assert Settings(scheduler=SCHEDULER, backend="dask", cache_dir=tmp_path).scheduler == SCHEDULER
+
+
+def test_unknown_backend_in_settings_lists_the_backends() -> None:
+    message = re.escape("unknown backend 'x'; expected one of ['pandas', 'dask']")
+    with pytest.raises(PipelineError, match=message):
+        Settings(backend="x")
+
+
+def test_option_table_rows_that_could_not_be_set_are_refused() -> None:
+    with pytest.raises(ValueError, match="neither a value nor a switch"):
+        Option("index", None, True)
+    with pytest.raises(ValueError, match="outside its choices"):
+        Option("backend", str, "spark", "the backend", choices=("pandas", "dask"))

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from pipeline.shading import CATEGORY_PALETTE, MIN_ALPHA, category_colors, shade_categories
+from pipeline import category_colors, shade_categories
+from pipeline.shading import CATEGORY_PALETTE, MIN_ALPHA
 
 
 def channels(pixel: int) -> tuple[int, int, int, int]:

@@ -4,8 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import ColumnError, SourceError, SyntheticSource, open_source
-from pipeline.sources import SYNTHETIC_CATEGORIES
+from pipeline import SYNTHETIC_CATEGORIES, ColumnError, SourceError, SyntheticSource, open_source
 
 
 def write_csv(path: Path, text: str) -> Path:

@@ -14,8 +14,8 @@ from pipeline import (
     SyntheticSource,
     Viewport,
     get_store,
+    unpack_grid,
 )
-from pipeline.packing import unpack_grid
 
 from .conftest import load_store
 
@@ -120,7 +120,7 @@ def test_count_by_category_is_offered_for_categorical_columns(fresh_store: DataS
     dataset = fresh_store.dataset
     assert dataset.categorical_columns == ["category"]
     assert dataset.categories("category") == ["east", "north", "west", "south", "centre"]
-    assert Reduction("count_by", "category") in fresh_store.offered_reductions(dataset)
+    assert Reduction("count_by", "category") in dataset.offered_reductions()
 
 
 def test_a_source_replaced_while_served_keeps_serving_its_rows_until_restart(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@ import math
 
 import pytest
 
+from app.address import viewport_from_query, viewport_query
 from pipeline import Canvas, CanvasError, Viewport, ViewportError
 
 
@@ -55,8 +56,8 @@ def test_viewports_key_caches() -> None:
 
 def test_query_round_trip() -> None:
     viewport = Viewport(0.1, 0.30000000000000004, -1.0, 2.5e-7)
-    assert Viewport.from_query(viewport.to_query()) == viewport
-    assert Viewport.from_query({"agg": "count"}) is None
+    assert viewport_from_query(viewport_query(viewport)) == viewport
+    assert viewport_from_query({"agg": "count"}) is None
 
 
 @pytest.mark.parametrize(
@@ -70,4 +71,4 @@ def test_query_round_trip() -> None:
 )
 def test_bad_queries_name_the_problem(query: dict[str, str], message: str) -> None:
     with pytest.raises(ViewportError, match=message):
-        Viewport.from_query(query)
+        viewport_from_query(query)

@@ -1,3 +1,4 @@
+// arguments: source
 // Saves the file that the server put in `source` (one row: filename, media_type, content bytes)
 // through a temporary link, then empties the source so that neither side keeps the bytes.
 //

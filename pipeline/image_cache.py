@@ -16,22 +16,22 @@ from .aggregate import Aggregate
 from .reduction import Reduction
 from .viewport import Canvas, Viewport
 
-__all__ = ["AggregateCache", "CacheKey"]
+__all__ = ["ImageCache", "ImageKey"]
 
 
-class CacheKey(NamedTuple):
+class ImageKey(NamedTuple):
     viewport: Viewport
     canvas: Canvas
     reduction: Reduction
 
 
-class AggregateCache:
+class ImageCache:
     """Least-recently-used aggregates, at most ``max_bytes`` of grids in all."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._entries: OrderedDict[CacheKey, Aggregate] = OrderedDict()
-        self._pending: dict[CacheKey, Future[Aggregate]] = {}
+        self._entries: OrderedDict[ImageKey, Aggregate] = OrderedDict()
+        self._pending: dict[ImageKey, Future[Aggregate]] = {}
         self._bytes = 0
         self._lock = threading.Lock()
 
@@ -42,7 +42,7 @@ class AggregateCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get_or_compute(self, key: CacheKey, compute: Callable[[], Aggregate]) -> tuple[Aggregate, bool]:
+    def get_or_compute(self, key: ImageKey, compute: Callable[[], Aggregate]) -> tuple[Aggregate, bool]:
         """The aggregate for ``key`` and whether it came from the cache."""
         with self._lock:
             cached = self._entries.get(key)
@@ -69,7 +69,7 @@ class AggregateCache:
         pending.set_result(value)
         return value, False
 
-    def _store(self, key: CacheKey, value: Aggregate) -> None:
+    def _store(self, key: ImageKey, value: Aggregate) -> None:
         if value.nbytes > self.max_bytes:
             return
         self._entries[key] = value

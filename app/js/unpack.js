@@ -1,3 +1,4 @@
+// arguments: wire, target, column_sums, row_sums, column_peak, row_peak
 // The page's copy of the image grid, unpacked from what the server sent.
 //
 // A CustomJS callback with `wire` (the synced source of packed grids, see pipeline/packing.py),

@@ -36,13 +36,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from .errors import PipelineError
+from .errors import CacheCorrupt
 from .index import CELLS, GRID_BITS, SpatialIndex
 from .sources import DataSource
 from .table import PreparedTable
 from .viewport import Viewport
 
-__all__ = ["FORMAT_VERSION", "CacheCorrupt", "CacheEntry", "ColumnCache", "default_cache_dir"]
+__all__ = ["FORMAT_VERSION", "CacheEntry", "ColumnarCopies", "default_cache_dir"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,10 +51,6 @@ MANIFEST = "manifest.json"
 CELL_STARTS = "cell_starts.npy"
 SAMPLE_BLOCKS = 64  # blocks per file whose checksum is kept in the manifest
 SAMPLE_BLOCK_BYTES = 4096
-
-
-class CacheCorrupt(PipelineError):
-    """A cache entry on disk does not match its manifest (truncated, damaged or half-written)."""
 
 
 def default_cache_dir() -> Path:
@@ -102,7 +98,7 @@ class CacheEntry:
         return self.path / MANIFEST
 
 
-class ColumnCache:
+class ColumnarCopies:
     """Columnar copies of prepared tables under one folder (see the module docstring)."""
 
     def __init__(self, root: Path) -> None:

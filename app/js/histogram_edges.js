@@ -1,3 +1,4 @@
+// arguments: source, axis
 // Data-space edges of a histogram's bars: the image's pixel columns (or rows).
 //
 // The v_func of a CustomJSTransform with `source` (the image's data source) and `axis` ("x" for

@@ -1,3 +1,4 @@
+// arguments: source, label, names, x_range, y_range
 // The pixel under the cursor, read out beside it: the grid's value there and the pixel's extent
 // in data space, read from the exact grid in the page.
 //

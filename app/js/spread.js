@@ -1,3 +1,4 @@
+// arguments: sources, kinds, displays, choice
 // Spreading for display: isolated points stay visible when zoomed far in.
 //
 // A CustomJS callback with `sources` (the exact images the server sends), `kinds` ("values"

@@ -1,3 +1,4 @@
+// arguments: mapper
 // Equal-histogram colour mapping for count grids, in one pass over the pixels.
 //
 // Runs in the browser when an image arrives (a CustomJS callback with `mapper`, the plot's
