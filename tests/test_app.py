@@ -15,7 +15,6 @@ import colorcet
 import numpy as np
 import pandas as pd
 import pytest
-from app.debounce import RANGE_SETTLE
 from bokeh.application.handlers import DirectoryHandler
 from bokeh.document import Document
 from bokeh.models import (
@@ -30,6 +29,7 @@ from bokeh.models import (
 from bokeh.server.contexts import BokehSessionContext, _RequestProxy
 from bokeh.util.token import generate_session_id
 
+from app.debounce import RANGE_SETTLE
 from app.mapper import COLORMAPS, ImageColours
 from app.wire import unpacked_image
 from harness.server import APP_DIR
@@ -584,7 +584,7 @@ def test_box_select_counts_the_rows_in_the_box(fresh_store: DataStore) -> None:
     select_box(doc, {"x0": -0.5, "x1": 1.25, "y0": -2.0, "y1": 0.75})
     frame = SyntheticSource(rows=20_000).load()
     inside = frame["a"].between(-0.5, 1.25) & frame["b"].between(-2.0, 0.75)
-    wait_until(doc, lambda: "rows in" in selection_text(doc), "no count arrived")
+    wait_until(doc, lambda: "rows in x" in selection_text(doc), "no count arrived")
     assert selection_text(doc) == f"{inside.sum():,} rows in x -0.50 to 1.25, y -2.00 to 0.75"
     assert 1_000 < inside.sum() < 20_000
 

@@ -42,6 +42,19 @@ function filled_of(grid, kind) {
   return filled
 }
 
+// Calls `visit(p, i0, i1, j0, j1)` for each non-empty pixel p, with the columns i0..i1 and rows
+// j0..j1 of its square of `radius` inside the grid, until `visit` returns true.
+function each_filled_window(filled, rows, columns, radius, visit) {
+  for (let j = 0; j < rows; j++) {
+    const j0 = Math.max(0, j - radius), j1 = Math.min(rows - 1, j + radius)
+    for (let i = 0; i < columns; i++) {
+      const p = j * columns + i
+      if (filled[p] != 0 && visit(p, Math.max(0, i - radius), Math.min(columns - 1, i + radius), j0, j1))
+        return
+    }
+  }
+}
+
 // whether more than THRESHOLD of the non-empty pixels have another non-empty pixel within
 // `radius`: each pixel's window is searched only until a neighbour turns up, and the scan stops
 // as soon as the answer is known, so dense images cost about one look per pixel
@@ -49,30 +62,25 @@ function crowded(filled, rows, columns, radius, nonempty) {
   const needed = THRESHOLD * nonempty
   let neighboured = 0
   let left = nonempty
-  for (let j = 0; j < rows; j++) {
-    const j0 = Math.max(0, j - radius), j1 = Math.min(rows - 1, j + radius)
-    for (let i = 0; i < columns; i++) {
-      const p = j * columns + i
-      if (filled[p] == 0)
-        continue
-      const i0 = Math.max(0, i - radius), i1 = Math.min(columns - 1, i + radius)
-      let found = false
-      for (let k = j0; k <= j1 && !found; k++) {
-        const row = k * columns
-        for (let m = i0; m <= i1; m++) {
-          if (filled[row + m] != 0 && row + m != p) {
-            found = true
-            break
-          }
+  let answer = null
+  each_filled_window(filled, rows, columns, radius, (p, i0, i1, j0, j1) => {
+    let found = false
+    for (let k = j0; k <= j1 && !found; k++) {
+      const row = k * columns
+      for (let m = i0; m <= i1; m++) {
+        if (filled[row + m] != 0 && row + m != p) {
+          found = true
+          break
         }
       }
-      if (found && ++neighboured > needed)
-        return true
-      if (--left + neighboured <= needed)
-        return false
     }
-  }
-  return neighboured > needed
+    if (found && ++neighboured > needed)
+      answer = true
+    else if (--left + neighboured <= needed)
+      answer = false
+    return answer !== null
+  })
+  return answer !== null ? answer : neighboured > needed
 }
 
 function auto_radius(filled, nonempty, rows, columns) {
@@ -114,26 +122,20 @@ function max_along(keys, index, rows, columns, radius, along_rows) {
 function splat(grid, kind, filled, rows, columns, radius) {
   const out = new grid.constructor(grid, grid.shape)  // a copy, of BokehJS's own array type
   const rgba = kind == "rgba"
-  for (let j = 0; j < rows; j++) {
-    const j0 = Math.max(0, j - radius), j1 = Math.min(rows - 1, j + radius)
-    for (let i = 0; i < columns; i++) {
-      const p = j * columns + i
-      if (filled[p] == 0)
-        continue
-      const value = grid[p]
-      const key = rgba ? value >>> 24 : value
-      const i0 = Math.max(0, i - radius), i1 = Math.min(columns - 1, i + radius)
-      for (let k = j0; k <= j1; k++) {
-        for (let q = k * columns + i0, end = k * columns + i1; q <= end; q++) {
-          if (filled[q] != 0)
-            continue
-          const held = out[q]
-          if (rgba ? key > held >>> 24 : !(held >= key))  // NaN and 0 (no offer yet) lose
-            out[q] = value
-        }
+  each_filled_window(filled, rows, columns, radius, (p, i0, i1, j0, j1) => {
+    const value = grid[p]
+    const key = rgba ? value >>> 24 : value
+    for (let k = j0; k <= j1; k++) {
+      for (let q = k * columns + i0, end = k * columns + i1; q <= end; q++) {
+        if (filled[q] != 0)
+          continue
+        const held = out[q]
+        if (rgba ? key > held >>> 24 : !(held >= key))  // NaN and 0 (no offer yet) lose
+          out[q] = value
       }
     }
-  }
+    return false
+  })
   return out
 }
 
