@@ -107,13 +107,13 @@ class Histograms:
         # each rows axis one line of text deep whatever its labels (see the main plot's axes)
         self.above.add_layout(_rows_axis("vertical"), "left")
         edges = transform("pixel", _edges(image_source, "x"))
-        columns = VAreaStep(x=edges, y1=0, y2="rows", step_mode="after")
-        self.above.add_glyph(self.x_source, columns, fill_color=BAR_COLOUR)
+        columns = VAreaStep(x=edges, y1=0, y2="rows", step_mode="after", fill_color=BAR_COLOUR)
+        self.above.add_glyph(self.x_source, columns)
         self.right = _plot("y_histogram", self.rows_right, y_range, HISTOGRAM_SIZE, canvas.height)
         self.right.add_layout(_rows_axis("horizontal"), "below")
         edges = transform("pixel", _edges(image_source, "y"))
-        rows = HAreaStep(y=edges, x1=0, x2="rows", step_mode="after")
-        self.right.add_glyph(self.y_source, rows, fill_color=BAR_COLOUR)
+        rows = HAreaStep(y=edges, x1=0, x2="rows", step_mode="after", fill_color=BAR_COLOUR)
+        self.right.add_glyph(self.y_source, rows)
 
     def show(self, counts: npt.NDArray[np.generic]) -> None:
         """Show the sums of ``counts``, the count grid of a view whose image shows another

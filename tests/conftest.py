@@ -1,17 +1,23 @@
-"""Shared fixtures: small frames, a fresh process-wide store, file sources."""
+"""Shared fixtures: small frames, a fresh process-wide store, the app's documents in-process."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pandas as pd
 import pytest
+from bokeh.document import Document
+from bokeh.server.contexts import BokehSessionContext
 
-from pipeline import DataStore, Settings, get_store
+from harness.documents import APP_ARGS, loaded_document, ready_handler, session_document
+from pipeline import DataStore, LoadState, Settings, get_store
+
+# opens one session of the app whose page address has these query arguments
+OpenSession = Callable[[dict[str, str]], Document]
 
 _CACHE_HOME = tempfile.mkdtemp(prefix="test-cache-home-")
 
@@ -33,6 +39,28 @@ def fresh_store() -> Iterator[DataStore]:
     yield store
     store.close()
     get_store.cache_clear()
+
+
+@pytest.fixture
+def app_document(fresh_store: DataStore) -> Document:
+    """One session's document of the app on small synthetic data (``APP_ARGS``), its data ready."""
+    return loaded_document(APP_ARGS, fresh_store, LoadState.READY)
+
+
+@pytest.fixture
+def open_session(fresh_store: DataStore) -> Iterator[OpenSession]:
+    """Opens sessions of the app on ``APP_ARGS`` for page addresses with the given arguments;
+    their session contexts live as long as the test (a document refers to its own weakly)."""
+    handler = ready_handler(fresh_store)
+    contexts: list[BokehSessionContext] = []
+
+    def open_session(arguments: dict[str, str]) -> Document:
+        doc, context = session_document(handler, arguments)
+        contexts.append(context)
+        return doc
+
+    yield open_session
+    contexts.clear()
 
 
 def load_store(store: DataStore, settings: Settings) -> DataStore:

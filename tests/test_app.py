@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-import weakref
-from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
 import colorcet
 import numpy as np
@@ -26,54 +23,28 @@ from bokeh.models import (
     Range1d,
     WheelZoomTool,
 )
-from bokeh.server.contexts import BokehSessionContext, _RequestProxy
-from bokeh.util.token import generate_session_id
 
 from app.debounce import RANGE_SETTLE
 from app.mapper import COLORMAPS, ImageColours
-from app.wire import unpacked_image
+from harness.documents import (
+    APP_ARGS,
+    loaded_document,
+    make_handler,
+    page_image,
+    ready_handler,
+    run_pending_callbacks,
+    session_document,
+    wait_for_image,
+    wait_until,
+)
 from harness.server import APP_DIR
 from pipeline import DataStore, LoadState
 
-APP_ARGS = ["--rows", "20000", "--width", "40", "--height", "30"]
+from .conftest import OpenSession
 
 
-def make_handler(argv: list[str]) -> DirectoryHandler:
-    handler = DirectoryHandler(filename=str(APP_DIR), argv=argv)
-    assert not handler.failed, handler.error_detail
-    return handler
-
-
-def run_pending_callbacks(doc: Document) -> None:
-    """Run what the server's event loop would: next-tick and periodic callbacks, once each."""
-    for callback in list(doc.session_callbacks):
-        callback.callback()
-
-
-def page_image(doc: Document) -> dict[str, list[Any]]:
-    """The image data the page unpacks from the session's ``image_wire``: the page's ``image_source``."""
-    return unpacked_image(doc.get_model_by_name("image_wire").data)
-
-
-def wait_for_image(doc: Document) -> dict[str, list[Any]]:
-    wire = doc.get_model_by_name("image_wire")
-    wait_until(doc, lambda: bool(wire.data["packed"]), "no image arrived")
-    return page_image(doc)
-
-
-def loaded_document(argv: list[str], store: DataStore, state: LoadState) -> Document:
-    """Run the app's hooks, wait for the load to end in ``state``, then build one session."""
-    handler = make_handler(argv)
-    handler.on_server_loaded(SimpleNamespace())
-    assert store.wait_ready(60).state is state
-    doc = Document()
-    handler.modify_document(doc)
-    assert not handler.failed, handler.error_detail
-    return doc
-
-
-def test_app_builds_the_plot_from_the_shared_store(fresh_store: DataStore) -> None:
-    doc = loaded_document(APP_ARGS, fresh_store, LoadState.READY)
+def test_app_builds_the_plot_from_the_shared_store(fresh_store: DataStore, app_document: Document) -> None:
+    doc = app_document
 
     plot = doc.get_model_by_name("main_plot")
     extent = fresh_store.dataset.extent
@@ -127,8 +98,8 @@ def test_failed_load_shows_the_error(fresh_store: DataStore, tmp_path: Path) -> 
     assert "missing.csv&#x27; does not exist" in error.text
 
 
-def test_bad_ranges_are_reported_to_the_session(fresh_store: DataStore) -> None:
-    doc = loaded_document(APP_ARGS, fresh_store, LoadState.READY)
+def test_bad_ranges_are_reported_to_the_session(app_document: Document) -> None:
+    doc = app_document
     plot = doc.get_model_by_name("main_plot")
     plot.x_range.start, plot.x_range.end = 5, 1
     run_pending_callbacks(doc)  # opens the settle window, once the change is applied
@@ -190,29 +161,6 @@ def test_a_source_without_extra_columns_offers_count_only(fresh_store: DataStore
     )
     assert doc.get_model_by_name("reduction").options == ["count"]
     assert np.asarray(wait_for_image(doc)["image"][0]).sum() == 3
-
-
-def session_document(
-    handler: DirectoryHandler, arguments: dict[str, str]
-) -> tuple[Document, BokehSessionContext]:
-    """One session's document, built as ``bokeh serve`` does for a page whose address has
-    ``arguments``, and its session context (keep it: the document only refers to it weakly)."""
-    doc = Document()
-    context = BokehSessionContext(generate_session_id(), SimpleNamespace(), doc)
-    context._request = _RequestProxy(
-        SimpleNamespace(), arguments={key: [value.encode()] for key, value in arguments.items()}
-    )
-    doc._session_context = weakref.ref(context)
-    handler.modify_document(doc)
-    assert not handler.failed, handler.error_detail
-    return doc, context
-
-
-def ready_handler(store: DataStore) -> DirectoryHandler:
-    handler = make_handler(APP_ARGS)
-    handler.on_server_loaded(SimpleNamespace())
-    assert store.wait_ready(60).state is LoadState.READY
-    return handler
 
 
 def address_the_page_writes(doc: Document) -> dict[str, str]:
@@ -395,8 +343,8 @@ def test_colour_choices_change_the_mappers_without_rendering_again(
     assert doc.get_model_by_name("image_wire").data["packed"][0] is packed  # the same image, not sent again
 
 
-def test_the_hover_read_out_names_the_reduction_of_the_image(fresh_store: DataStore) -> None:
-    doc = loaded_document(APP_ARGS, fresh_store, LoadState.READY)
+def test_the_hover_read_out_names_the_reduction_of_the_image(app_document: Document) -> None:
+    doc = app_document
     wait_for_image(doc)
     plot = doc.get_model_by_name("main_plot")
     hover = plot.select_one({"type": HoverTool})
@@ -465,18 +413,6 @@ def test_colour_ranges_follow_each_grid(
 
 
 # -- histograms, box count, downloads -----------------------------------------------------------
-def wait_until(doc: Document, condition: Callable[[], bool], failure: str) -> None:
-    """Run the document's callbacks until ``condition`` holds (results come from worker threads;
-    a reduction's first image may wait for its kernels to compile)."""
-    deadline = time.monotonic() + 60.0
-    while time.monotonic() < deadline:
-        run_pending_callbacks(doc)
-        if condition():
-            return
-        time.sleep(0.01)
-    raise AssertionError(failure)
-
-
 def histogram_rows(doc: Document) -> tuple[np.ndarray, np.ndarray]:
     """Rows per pixel column (the plot above) and per pixel row (the plot to the right), without
     the zero after them where each histogram's step area closes."""
@@ -503,10 +439,10 @@ def raw_counts(width: int, height: int, view: tuple[float, float, float, float])
 VIEW = {"x0": "-1.0", "x1": "1.5", "y0": "-0.5", "y1": "2.0"}
 
 
-def test_count_images_leave_the_histograms_to_the_page(fresh_store: DataStore) -> None:
+def test_count_images_leave_the_histograms_to_the_page(open_session: OpenSession) -> None:
     # the page sums the count grid it unpacks (checked in Chromium by test_browser.py): the
     # server marks the grid as counts and sends no sums of its own
-    doc, _context = session_document(ready_handler(fresh_store), VIEW)
+    doc = open_session(VIEW)
     wait_for_image(doc)
     wire = doc.get_model_by_name("image_wire").data
     assert wire["counts"] == [True] and wire["dtype"] == ["uint8"]
@@ -521,9 +457,9 @@ MEAN = {"agg": "mean", "column": "value"}
 
 
 def test_histograms_of_another_reduction_are_the_rows_in_view_per_pixel_column_and_row(
-    fresh_store: DataStore,
+    open_session: OpenSession,
 ) -> None:
-    doc, _context = session_document(ready_handler(fresh_store), VIEW | MEAN)
+    doc = open_session(VIEW | MEAN)
     grid = np.asarray(wait_for_image(doc)["image"][0])
     assert grid.dtype.kind == "f" and doc.get_model_by_name("image_wire").data["counts"] == [False]
     wait_until(doc, lambda: histogram_rows(doc)[0].any(), "no histograms arrived")
@@ -545,8 +481,10 @@ def test_histograms_of_another_reduction_are_the_rows_in_view_per_pixel_column_a
         np.testing.assert_array_equal(doc.get_model_by_name(name).data["pixel"], np.arange(pixels + 1))
 
 
-def test_histograms_of_another_reduction_follow_each_new_view(fresh_store: DataStore) -> None:
-    doc, _context = session_document(ready_handler(fresh_store), MEAN)
+def test_histograms_of_another_reduction_follow_each_new_view(
+    fresh_store: DataStore, open_session: OpenSession
+) -> None:
+    doc = open_session(MEAN)
     wait_for_image(doc)
     extent = fresh_store.dataset.extent
     home = (extent.x0, extent.x1, extent.y0, extent.y1)
@@ -631,8 +569,8 @@ def test_box_count_includes_rows_on_every_edge(
     assert selection_text(doc) == text
 
 
-def test_a_box_without_area_is_explained(fresh_store: DataStore) -> None:
-    doc = loaded_document(APP_ARGS, fresh_store, LoadState.READY)
+def test_a_box_without_area_is_explained(app_document: Document) -> None:
+    doc = app_document
     wait_for_image(doc)
     select_box(doc, {"x0": 0.5, "x1": 0.5, "y0": -1.0, "y1": 1.0})
     assert selection_text(doc) == "the selected box has no width; drag a box to count the rows inside it"
@@ -660,10 +598,12 @@ def downloaded(doc: Document) -> tuple[str, str, bytes]:
 
 
 @pytest.mark.parametrize("choices", [{}, {"agg": "max", "column": "value"}], ids=["count", "max"])
-def test_grid_download_is_the_grid_in_numpy_format(fresh_store: DataStore, choices: dict[str, str]) -> None:
+def test_grid_download_is_the_grid_in_numpy_format(
+    open_session: OpenSession, choices: dict[str, str]
+) -> None:
     import io
 
-    doc, _context = session_document(ready_handler(fresh_store), VIEW | choices)
+    doc = open_session(VIEW | choices)
     grid = np.asarray(wait_for_image(doc)["image"][0])
     click(doc, "download_grid")
     filename, media_type, content = downloaded(doc)
@@ -778,10 +718,10 @@ def raw_count_by(view: tuple[float, float, float, float]) -> np.ndarray:
     return canvas.points(frame, "a", "b", agg=ds.by("category", ds.count())).values
 
 
-def test_count_by_category_shows_the_shaded_image_and_a_legend(fresh_store: DataStore) -> None:
+def test_count_by_category_shows_the_shaded_image_and_a_legend(open_session: OpenSession) -> None:
     from pipeline import SYNTHETIC_CATEGORIES, category_colors, shade_categories
 
-    doc, _context = session_document(ready_handler(fresh_store), VIEW)
+    doc = open_session(VIEW)
     wait_for_image(doc)
     reduction = doc.get_model_by_name("reduction")
     assert ("count_by", "count by category") in reduction.options
@@ -859,12 +799,12 @@ def test_png_download_of_count_by_category_is_the_shaded_image(fresh_store: Data
     np.testing.assert_array_equal(decoded_png(content), rgba.view(np.uint8).reshape(30, 40, 4))
 
 
-def test_the_standard_deviation_of_a_column_is_datashaders(fresh_store: DataStore) -> None:
+def test_the_standard_deviation_of_a_column_is_datashaders(open_session: OpenSession) -> None:
     import datashader as ds
 
     from pipeline import SyntheticSource
 
-    doc, _context = session_document(ready_handler(fresh_store), VIEW | {"agg": "std", "column": "value"})
+    doc = open_session(VIEW | {"agg": "std", "column": "value"})
     grid = np.asarray(wait_for_image(doc)["image"][0])
     frame = SyntheticSource(rows=20_000).load()
     cvs = ds.Canvas(40, 30, x_range=(-1.0, 1.5), y_range=(-0.5, 2.0))

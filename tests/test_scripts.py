@@ -22,8 +22,8 @@ from app.scripts import (
     script_code,
     script_names,
 )
+from harness.documents import APP_ARGS, loaded_document, run_pending_callbacks, wait_for_image
 from pipeline import DataStore, LoadState
-from tests.test_app import APP_ARGS, loaded_document, run_pending_callbacks, wait_for_image
 
 # every script the app runs; a script missing from app/js would otherwise pass unnoticed
 APP_SCRIPTS = {
