@@ -63,6 +63,7 @@ CHOICES: tuple[tuple[str, str], ...] = (
 )
 ADDRESS_KEYS = (*VIEW_KEYS, *(key for key, _ in CHOICES))
 
+COUNT = Reduction().name  # what a bad reduction in the address falls back to
 TableColumns = Mapping[ColumnKind, Sequence[str]]  # a table's columns that reductions can read
 
 
@@ -124,26 +125,26 @@ def _reduction_from_query(
     numeric = list(columns.get(ColumnKind.NUMERIC, ()))
     categorical = list(columns.get(ColumnKind.CATEGORICAL, ()))
     names = [option if isinstance(option, str) else option[0] for option in reduction_options(columns)]
-    agg = arguments.get(REDUCTION_KEY, "count")
+    agg = arguments.get(REDUCTION_KEY, COUNT)
     if agg not in names:
-        problems.append(f"agg={agg!r} in the address is not one of {names}; showing count")
-        agg = "count"
+        problems.append(f"agg={agg!r} in the address is not one of {names}; showing {COUNT}")
+        agg = COUNT
     kind = REDUCTION_KINDS[agg]
     column = arguments.get(COLUMN_KEY)
     # count reads no column, but the page keeps the last one chosen: either kind will do
     valid = list(columns.get(kind.column_kind, ())) if kind.needs_column else [*numeric, *categorical]
     wanted = kind.column_kind.value if kind.needs_column else "numeric or categorical"
     if column is not None and column not in valid:
-        instead = "showing count" if kind.needs_column else "ignoring it"
+        instead = f"showing {COUNT}" if kind.needs_column else "ignoring it"
         problems.append(
             f"column={column!r} in the address is not a {wanted} column; expected one of {valid}; {instead}"
         )
-        return "count", None
+        return COUNT, None
     if column is None and kind.needs_column:
         problems.append(
-            f"agg={agg!r} in the address needs a column; expected column= one of {valid}; showing count"
+            f"agg={agg!r} in the address needs a column; expected column= one of {valid}; showing {COUNT}"
         )
-        agg = "count"
+        agg = COUNT
     return agg, column
 
 

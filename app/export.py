@@ -75,11 +75,11 @@ def file_stem(aggregate: Aggregate) -> str:
 
 def png_download(aggregate: Aggregate, colormap: str, normalization: str) -> Download:
     """The image of ``aggregate`` in these colours, as a PNG file."""
-    name = aggregate.reduction.name
-    if name == "count_by":
+    kind = aggregate.reduction.kind
+    if kind.shaded_on_server:
         content = category_png_bytes(aggregate.grid)
     else:
-        content = png_bytes(aggregate.grid, name == "count", colormap, normalization)
+        content = png_bytes(aggregate.grid, kind.counts_rows, colormap, normalization)
     return Download(f"{file_stem(aggregate)}.png", "image/png", content)
 
 

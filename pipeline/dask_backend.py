@@ -18,15 +18,13 @@ import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dask.dataframe as dd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import xarray as xr
-from distributed import Client
-from distributed.comm.core import CommClosedError
-from distributed.scheduler import KilledWorker
 
 from .aggregate import Backend, GridQuery
 from .columnar_copy import CacheEntry, ColumnarCopies
@@ -44,6 +42,9 @@ __all__ = [
     "partition_rows",
     "partitions_for",
 ]
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 logger = logging.getLogger(__name__)
 
@@ -172,6 +173,10 @@ class DaskBackend(Backend):
         The persisted frame is published under :func:`dataset_name`; a process that finds it
         published (another server process, here or on another machine) reuses it.
         """
+        # imported here: importing distributed sets the "bokeh" logger to ERROR, which would hide
+        # Bokeh's own lines ("Bokeh app running at ...") whenever no cluster is used
+        from distributed import Client
+
         try:
             client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)  # type: ignore[no-untyped-call]
         except (OSError, TimeoutError) as err:
@@ -219,6 +224,9 @@ class DaskBackend(Backend):
         if self.client is None:
             result: xr.DataArray = query.canvas.points(frame, self.x, self.y, agg=whole)
         else:
+            from distributed.comm.core import CommClosedError
+            from distributed.scheduler import KilledWorker
+
             try:
                 with self.client.as_current():
                     result = query.canvas.points(frame, self.x, self.y, agg=whole)

@@ -58,7 +58,7 @@ def image_for(
     grid = store.render(viewport, canvas, reduction).aggregate.grid
     xs = _centres(viewport.x0, viewport.x1, canvas.width)
     ys = _centres(viewport.y0, viewport.y1, canvas.height)
-    if reduction.name == "count_by" and reduction.column is not None:
+    if reduction.kind.shaded_on_server and reduction.column is not None:
         colors = category_colors(len(dataset.categories(reduction.column)))
         channels = shade_categories(grid, colors).view(np.uint8).reshape(canvas.height, canvas.width, 4)
         return hv.RGB(

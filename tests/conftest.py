@@ -13,6 +13,7 @@ import pytest
 from bokeh.document import Document
 from bokeh.server.contexts import BokehSessionContext
 
+from harness.browser import browser_problem
 from harness.documents import APP_ARGS, loaded_document, ready_handler, session_document
 from pipeline import DataStore, LoadState, Settings, get_store
 
@@ -29,6 +30,19 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(_CACHE_HOME, ignore_errors=True)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test marked ``browser`` skips, with the reason, where no browser can be launched;
+    with ``REQUIRE_BROWSER`` set (CI installs Chromium), it fails instead."""
+    if item.get_closest_marker("browser") is None:
+        return
+    problem = browser_problem()
+    if problem is None:
+        return
+    if os.environ.get("REQUIRE_BROWSER"):
+        pytest.fail(f"{problem}; REQUIRE_BROWSER is set")
+    pytest.skip(problem)
 
 
 @pytest.fixture

@@ -35,6 +35,11 @@ def server() -> Iterator[ServerProcess]:
         yield process
 
 
+def test_the_log_says_where_the_app_runs(server: ServerProcess) -> None:
+    # the address a newcomer points the browser at, as `make serve` prints it
+    assert f"Bokeh app running at: {server.url}\n" in server.log()
+
+
 @pytest.fixture(scope="module")
 def frame() -> pd.DataFrame:
     return SyntheticSource(rows=ROWS, seed=7).load()
