@@ -42,6 +42,8 @@ class ImageControls:
         needs_column = kind is not None and kind.needs_column
         if kind is not None and needs_column:
             self._offer_columns_of(name)
+        if self.page.column.disabled == needs_column:  # a column to choose only where one is read
+            self.page.column.disabled = not needs_column
         try:
             reduction = Reduction(name, self.page.column.value if needs_column else None)
             reduction.validate(self.dataset.frame.dtypes)

@@ -10,6 +10,7 @@ category, the status line, the box count and messages. The page's scripts that n
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from bokeh.document import Document
 from bokeh.events import RangesUpdate
 from bokeh.layouts import column, gridplot, row
 from bokeh.models.annotations import ColorBar
+from bokeh.models.callbacks import CustomJS
 from bokeh.models.glyphs import Image, ImageRGBA
 from bokeh.models.plots import GridPlot, Plot
 from bokeh.models.ranges import Range1d
@@ -27,13 +29,14 @@ from bokeh.models.tools import BoxSelectTool
 from bokeh.models.widgets import Button, Div, Select
 from bokeh.plotting import figure
 
-from pipeline import Canvas, Viewport
+from pipeline import MAX_CANVAS_PIXELS, Canvas, Viewport
 
 from .address import Choices, keep_in_address
 from .export import download_source
-from .histograms import Histograms
+from .histograms import Histograms, compact_ticks
 from .mapper import COLORMAPS, NORMALIZATIONS, ImageColours
 from .readout import PixelReadout
+from .scripts import custom_js
 from .spreading import SPREADS, spread_in_the_page
 from .wire import no_wire, unpack_in_the_page
 
@@ -41,12 +44,15 @@ from .wire import no_wire, unpack_in_the_page
 # the plot once more, which then lands before the new image, not just as it arrives); a trackpad's
 # ticks come closer together, so its scroll stays one gesture
 LOD_TIMEOUT = 20
+RESIZE_SETTLE = 250  # ms without a resize event before the page reports its new size
 
 
 @dataclass(frozen=True, eq=False)
 class TableFacts:
     """What the page says about the table: its axes' columns and the reductions it offers."""
 
+    name: str  # the file's name, or "synthetic"
+    rows: int
     x: str
     y: str
     reductions: list[str | tuple[str, str]]  # the reduction Select's options
@@ -61,6 +67,8 @@ class PlotPage:
     x_range: Range1d
     y_range: Range1d
     plot: Plot
+    plots: GridPlot  # the image's plot and its histograms
+    screen: ColumnDataSource  # the plot frame's size in device pixels, as the page reports it
     wire: ColumnDataSource  # the packed grid, synced; the page unpacks it into ``source``
     source: ColumnDataSource  # the exact grid in the page (never synced)
     rgba_source: ColumnDataSource  # a count by category's shaded image
@@ -79,6 +87,7 @@ class PlotPage:
     png_button: Button
     grid_button: Button
     downloads: ColumnDataSource
+    title: Div
     legend: Div
     status: Div
     selection: Div
@@ -116,6 +125,30 @@ def view_ranges(start: Viewport, home: Viewport) -> tuple[Range1d, Range1d]:
     x_range = Range1d(start=start.x0, end=start.x1, reset_start=home.x0, reset_end=home.x1, syncable=False)
     y_range = Range1d(start=start.y0, end=start.y1, reset_start=home.y0, reset_end=home.y1, syncable=False)
     return x_range, y_range
+
+
+def title_html(table: TableFacts) -> str:
+    """The line above the controls: which table, how many rows, which columns are x and y."""
+    return (
+        f"<b>{html.escape(table.name)}</b> &middot; {table.rows:,} {'row' if table.rows == 1 else 'rows'}"
+        f" &middot; x: {html.escape(table.x)}, y: {html.escape(table.y)}"
+    )
+
+
+def fit_to_window(plot: Plot, plots: GridPlot, histograms: Histograms, screen: ColumnDataSource) -> CustomJS:
+    """The page's callback that sizes the plot to the window and reports its device pixels."""
+    return custom_js(
+        "fit_window",
+        {
+            "plot": plot,
+            "plots": plots,
+            "above": histograms.above,
+            "right": histograms.right,
+            "screen": screen,
+            "max_pixels": MAX_CANVAS_PIXELS,
+            "settle_ms": RESIZE_SETTLE,
+        },
+    )
 
 
 def _image_plot(x_range: Range1d, y_range: Range1d, canvas: Canvas, table: TableFacts) -> figure:
@@ -204,7 +237,9 @@ def build_plot_page(
     rgba_renderer = plot.add_glyph(
         rgba_display, ImageRGBA(image="image", x="x", y="y", dw="dw", dh="dh"), visible=False
     )
-    color_bar = ColorBar(color_mapper=colours.mapper, width=12)
+    color_bar = ColorBar(
+        color_mapper=colours.mapper, width=12, formatter=compact_ticks(source, always_integers=False)
+    )
     plot.add_layout(color_bar, "right")
     # both images' pixels read their values from the count or value grid of image_source
     readout = PixelReadout(plot, source, image_renderer, table.readout_names)
@@ -214,17 +249,38 @@ def build_plot_page(
     spread_in_the_page(
         doc, (source, rgba_source), ("values", "rgba"), (display, rgba_display), selects["spread"]
     )
+    plots = _plots(plot, histograms)
+    screen = ColumnDataSource(name="screen", data={"width": [canvas.width], "height": [canvas.height]})
+    fit = fit_to_window(plot, plots, histograms, screen)
+    doc.js_on_event("document_ready", fit)
+    plot.js_on_change("inner_width", fit)
+    selects["column"].disabled = not choices.reduction.kind.needs_column
     page = PlotPage(
-        x_range, y_range, plot, wire, source, rgba_source, colours, glyph, image_renderer, rgba_renderer,
-        color_bar, readout, histograms, **selects,
+        x_range=x_range,
+        y_range=y_range,
+        plot=plot,
+        plots=plots,
+        screen=screen,
+        wire=wire,
+        source=source,
+        rgba_source=rgba_source,
+        colours=colours,
+        glyph=glyph,
+        image_renderer=image_renderer,
+        rgba_renderer=rgba_renderer,
+        color_bar=color_bar,
+        readout=readout,
+        histograms=histograms,
+        **selects,
         png_button=Button(name="download_png", label="Download PNG", align="end"),
         grid_button=Button(name="download_grid", label="Download grid (.npy)", align="end"),
         downloads=download_source(),
+        title=Div(name="title", text=title_html(table)),
         legend=Div(name="legend", text="", visible=False),
         status=Div(name="status", text=""),
         selection=Div(name="selection", text=""),
         message=Div(name="message", text="", styles={"color": "#b00020"}),
-    )  # fmt: skip
+    )
     address = keep_in_address(x_range, y_range, selects)
     plot.js_on_event(RangesUpdate, address)
     for select in selects.values():
@@ -238,8 +294,10 @@ def lay_out(doc: Document, page: PlotPage) -> None:
     # Separate roots: BokehJS lays out a whole root again whenever one of its parts changes
     # size or text, and the status lines change with every image.
     selects = (page.reduction, page.column, page.colormap, page.normalization, page.spread)
+    doc.add_root(page.title)
     doc.add_root(row(*selects, page.png_button, page.grid_button, name="controls"))
-    doc.add_root(_plots(page.plot, page.histograms))
+    doc.add_root(page.plots)
     doc.add_root(column(page.legend, page.status, page.selection, page.message, name="details"))
     doc.add_root(page.downloads)
     doc.add_root(page.wire)
+    doc.add_root(page.screen)

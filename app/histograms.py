@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 from bokeh.models.axes import LinearAxis
+from bokeh.models.formatters import CustomJSTickFormatter
 from bokeh.models.glyphs import HAreaStep, VAreaStep
 from bokeh.models.labeling import NoOverlap
 from bokeh.models.plots import Plot
@@ -28,7 +29,7 @@ from bokeh.transform import transform
 
 from pipeline import Canvas, compact_grid
 
-from .scripts import custom_js_transform
+from .scripts import custom_js_tick_formatter, custom_js_transform
 
 HISTOGRAM_SIZE = 110  # px: the height of the plot above, the width of the plot to the right
 BAR_COLOUR = "#6b6b6b"
@@ -65,15 +66,24 @@ def _source(name: str, pixels: int) -> ColumnDataSource:
     )
 
 
-def _rows_axis(labels: Literal["horizontal", "vertical"]) -> LinearAxis:
+def compact_ticks(image_source: ColumnDataSource, *, always_integers: bool) -> CustomJSTickFormatter:
+    """Tick labels such as 950, 1.2k, 3.4M: integers for counts (or ``always_integers``)."""
+    return custom_js_tick_formatter(
+        "compact_ticks", {"source": image_source, "always_integers": always_integers}
+    )
+
+
+def _rows_axis(labels: Literal["horizontal", "vertical"], image_source: ColumnDataSource) -> LinearAxis:
     """An axis of rows in view, with ``labels`` so oriented: as long as the histogram is narrow,
     so a few ticks, and a label that would not fit is left out."""
-    return LinearAxis(
+    axis = LinearAxis(
         axis_label="rows",
         major_label_orientation=labels,
         ticker=BasicTicker(desired_num_ticks=3),
         major_label_policy=NoOverlap(),
     )
+    axis.update(formatter=compact_ticks(image_source, always_integers=True))  # (typed too narrowly)
+    return axis
 
 
 def _plot(name: str, x_range: Range1d, y_range: Range1d, width: int, height: int) -> Plot:
@@ -105,12 +115,12 @@ class Histograms:
         self.rows_right = Range1d(start=0, end=1, syncable=False)
         self.above = _plot("x_histogram", x_range, self.rows_above, canvas.width, HISTOGRAM_SIZE)
         # each rows axis one line of text deep whatever its labels (see the main plot's axes)
-        self.above.add_layout(_rows_axis("vertical"), "left")
+        self.above.add_layout(_rows_axis("vertical", image_source), "left")
         edges = transform("pixel", _edges(image_source, "x"))
         columns = VAreaStep(x=edges, y1=0, y2="rows", step_mode="after", fill_color=BAR_COLOUR)
         self.above.add_glyph(self.x_source, columns)
         self.right = _plot("y_histogram", self.rows_right, y_range, HISTOGRAM_SIZE, canvas.height)
-        self.right.add_layout(_rows_axis("horizontal"), "below")
+        self.right.add_layout(_rows_axis("horizontal", image_source), "below")
         edges = transform("pixel", _edges(image_source, "y"))
         rows = HAreaStep(y=edges, x1=0, x2="rows", step_mode="after", fill_color=BAR_COLOUR)
         self.right.add_glyph(self.y_source, rows)
@@ -119,10 +129,14 @@ class Histograms:
         """Show the sums of ``counts``, the count grid of a view whose image shows another
         reduction (the page sums count grids itself).
 
-        Only the ``rows`` column changes, so each update carries one array.
+        Only the ``rows`` column changes while the grid keeps its size, so each such update
+        carries one array.
         """
         per_column, per_row = pixel_sums(counts)
-        self.x_source.data["rows"] = closed(per_column)
-        self.y_source.data["rows"] = closed(per_row)
+        for source, sums in ((self.x_source, per_column), (self.y_source, per_row)):
+            if len(source.data["pixel"]) == len(sums) + 1:
+                source.data["rows"] = closed(sums)
+            else:  # the page's plot has another size now
+                source.data = {"pixel": list(range(len(sums) + 1)), "rows": closed(sums)}
         self.rows_above.end = max(int(per_column.max()), 1)
         self.rows_right.end = max(int(per_row.max()), 1)

@@ -8,7 +8,8 @@ Each script's first line declares the names the Python side gives it, in one com
 refuse arguments that differ from that line, so a renamed or forgotten argument fails where the
 document is built, not as a ``ReferenceError`` in a viewer's browser. Names that BokehJS supplies
 itself are not arguments, so they are not declared: ``cb_obj`` and ``cb_data`` in a ``CustomJS``
-callback, ``xs`` in a ``CustomJSTransform``'s ``v_func``, and the page's global ``Bokeh``.
+callback, ``xs`` in a ``CustomJSTransform``'s ``v_func``, ``tick``, ``index`` and ``ticks`` in a
+``CustomJSTickFormatter``, and the page's global ``Bokeh``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bokeh.models.callbacks import CustomJS
+from bokeh.models.formatters import CustomJSTickFormatter
 from bokeh.models.transforms import CustomJSTransform
 
 SCRIPTS_FOLDER = Path(__file__).resolve().parent / "js"
@@ -80,6 +82,11 @@ def checked_arguments(name: str, args: Mapping[str, Any]) -> dict[str, Any]:
 def custom_js(name: str, args: Mapping[str, Any]) -> CustomJS:
     """A ``CustomJS`` callback that runs ``app/js/<name>.js`` with ``args``, as it declares them."""
     return CustomJS(args=checked_arguments(name, args), code=script_code(name))
+
+
+def custom_js_tick_formatter(name: str, args: Mapping[str, Any]) -> CustomJSTickFormatter:
+    """A ``CustomJSTickFormatter`` that runs ``app/js/<name>.js`` for each tick, with ``args``."""
+    return CustomJSTickFormatter(args=checked_arguments(name, args), code=script_code(name))
 
 
 def custom_js_transform(name: str, args: Mapping[str, Any]) -> CustomJSTransform:

@@ -23,6 +23,7 @@ from bokeh.server.contexts import BokehSessionContext
 from pipeline import (
     Aggregate,
     Canvas,
+    CanvasError,
     ColumnKind,
     LoadState,
     PipelineError,
@@ -59,6 +60,17 @@ def address_arguments(doc: Document) -> dict[str, str]:
     if request is None:
         return {}
     return {key: values[-1].decode("utf-8", "replace") for key, values in request.arguments.items()}
+
+
+def screen_canvas(data: object) -> Canvas:
+    """The canvas of a screen source's data (``width`` and ``height``, device pixels)."""
+    try:
+        width, height = (data[key][0] for key in ("width", "height"))  # type: ignore[index]
+    except (TypeError, KeyError, IndexError):
+        raise CanvasError(
+            f"the page reported its plot's size as {data!r}; expected width and height"
+        ) from None
+    return Canvas(width, height)
 
 
 class Session:
@@ -109,7 +121,12 @@ class Session:
         columns = {kind: dataset.columns_of(kind) for kind in (ColumnKind.NUMERIC, ColumnKind.CATEGORICAL)}
         choices, choice_problems = choices_from_query(arguments, columns)
         self.reduction = choices.reduction
+        settings = self.store.settings
         table = TableFacts(
+            name=settings.source.name
+            if settings is not None and settings.source is not None
+            else "synthetic",
+            rows=dataset.rows,
             x=dataset.x,
             y=dataset.y,
             reductions=reduction_options(columns),
@@ -124,6 +141,7 @@ class Session:
         BoxCounter(page.plot, page.selection, self.store, self.tasks)
         RangeDebouncer(self.doc, page.x_range, page.y_range, self.request_ranges)
         page.plot.on_event(RangesUpdate, self._on_ranges_update)
+        page.screen.on_change("data", self._on_screen_changed)
         page.png_button.on_click(self._download_png)
         page.grid_button.on_click(lambda: self._download(grid_download))
         lay_out(self.doc, page)
@@ -157,6 +175,17 @@ class Session:
         # The page's report of the view it shows: one event per finished gesture.
         assert isinstance(event, RangesUpdate)
         self.request_ranges(event.x0, event.x1, event.y0, event.y1)
+
+    def _on_screen_changed(self, attr: str, old: object, new: object) -> None:
+        # The page's plot frame in device pixels: aggregate at that size from now on.
+        try:
+            canvas = screen_canvas(new)
+        except PipelineError as err:
+            self._report(str(err))
+            return
+        self.canvas = canvas
+        if self.viewport is not None:
+            self.request(self.viewport)
 
     def _choose(self, reduction: Reduction) -> None:
         self.reduction = reduction

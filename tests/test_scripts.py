@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from bokeh.document import Document
 from bokeh.models import ColumnDataSource, CustomJS, CustomJSTransform, HoverTool, Model
+from bokeh.models.formatters import CustomJSTickFormatter
 
 from app import scripts
 from app.scripts import (
@@ -27,8 +28,10 @@ from pipeline import DataStore, LoadState
 
 # every script the app runs; a script missing from app/js would otherwise pass unnoticed
 APP_SCRIPTS = {
+    "compact_ticks",
     "count_eq_hist",
     "download",
+    "fit_window",
     "histogram_edges",
     "keep_in_address",
     "pixel_readout",
@@ -125,17 +128,17 @@ def test_the_loader_refuses_a_script_without_its_declaration(
         declared_arguments("twice")
 
 
-def scripted_models(doc: Document) -> list[CustomJS | CustomJSTransform]:
+def scripted_models(doc: Document) -> list[CustomJS | CustomJSTransform | CustomJSTickFormatter]:
     """Every CustomJS and CustomJSTransform of ``doc``: those its models reference, and the
     document's own event callbacks."""
-    found: dict[str, CustomJS | CustomJSTransform] = {}
+    found: dict[str, CustomJS | CustomJSTransform | CustomJSTickFormatter] = {}
     models: list[Model] = [model for root in doc.roots for model in root.references()]
     models += list(doc.models)
     for callbacks in doc.callbacks.js_event_callbacks.values():
         for callback in callbacks:
             models += callback.references()
     for model in models:
-        if isinstance(model, CustomJS | CustomJSTransform):
+        if isinstance(model, CustomJS | CustomJSTransform | CustomJSTickFormatter):
             found[model.id] = model
     return list(found.values())
 
@@ -144,7 +147,7 @@ def check_every_script_gets_its_declared_arguments(doc: Document) -> None:
     by_code = {script_code(name): name for name in script_names()}
     used: set[str] = set()
     for model in scripted_models(doc):
-        code = model.code if isinstance(model, CustomJS) else model.v_func
+        code = model.v_func if isinstance(model, CustomJSTransform) else model.code
         assert code in by_code, (
             f"a {type(model).__name__} whose code is in no script of app/js: {code[:200]!r}"
         )

@@ -69,6 +69,12 @@ function sums(grid) {
   return [per_column, per_row]
 }
 
+// a histogram's edge numbers 0..n for its n + 1 heights: the ones it has, unless the grid changed size
+function pixels(histogram, heights) {
+  const pixel = histogram.data.pixel
+  return pixel.length == heights ? pixel : Array.from({length: heights}, (_, i) => i)
+}
+
 function peak(values) {
   let highest = 1
   for (const value of values)
@@ -84,8 +90,8 @@ target.data = {image, x: data.x, y: data.y, dw: data.dw, dh: data.dh}
 if (image.length && data.counts[0]) {
   // placed from `target`, which now holds the grid they sum
   const [per_column, per_row] = sums(image[0])
-  column_sums.data = {pixel: column_sums.data.pixel, rows: per_column}
-  row_sums.data = {pixel: row_sums.data.pixel, rows: per_row}
+  column_sums.data = {pixel: pixels(column_sums, per_column.length), rows: per_column}
+  row_sums.data = {pixel: pixels(row_sums, per_row.length), rows: per_row}
   column_peak.end = peak(per_column)
   row_peak.end = peak(per_row)
 } else if (cb_obj !== wire) {
