@@ -33,6 +33,10 @@ logger = logging.getLogger(__name__)
 
 RENDER_WORKERS = 4  # concurrent images across all sessions; each may use ``threads`` cores
 WARM_UP_ROWS = 1000  # rows that compile a reduction's kernels
+# Compiling a reduction takes a core (and the GIL) for 0.3 to 1 s: the reductions not needed for
+# the first image compile after ready, one at a time, each once no image has been rendered for
+# this long, so that they never slow a viewer's images.
+QUIET_BEFORE_COMPILING = 1.0  # s
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,6 +60,9 @@ class DataStore:
         self._render_pool: ThreadPoolExecutor | None = None
         self._chunk_pool: ThreadPoolExecutor | None = None
         self.cache = ImageCache(0)
+        self._rendering = threading.Condition()  # guards the two figures below
+        self._renders_running = 0
+        self._last_render = time.monotonic()  # when the last render ended
 
     # -- loading ---------------------------------------------------------------------------
     @property
@@ -110,12 +117,14 @@ class DataStore:
                 dataset.nbytes / 2**20,
                 rss_bytes() / 2**20,
             )
-            # Compiling the other reductions takes seconds: do it after the first image is served.
             started = time.perf_counter()
             others = dataset.offered_reductions()[1:]
-            self._compile(dataset, settings, others)
+            for reduction in others:
+                if not self._wait_for_quiet():
+                    return  # closed
+                self._compile(dataset, settings, [reduction])
             logger.info(
-                "compiled %d more reductions in %.1f s, RSS %.0f MiB",
+                "compiled %d more reductions in %.1f s, each while no image was rendered, RSS %.0f MiB",
                 len(others),
                 time.perf_counter() - started,
                 rss_bytes() / 2**20,
@@ -190,6 +199,17 @@ class DataStore:
         for reduction in reductions:
             sample.aggregate(home, self.canvas, reduction)
 
+    def _wait_for_quiet(self) -> bool:
+        """Block until no image has been rendered for ``QUIET_BEFORE_COMPILING``; False once closed."""
+        with self._rendering:
+            while True:
+                if self._render_pool is None:
+                    return False
+                quiet_for = time.monotonic() - self._last_render
+                if self._renders_running == 0 and quiet_for >= QUIET_BEFORE_COMPILING:
+                    return True
+                self._rendering.wait(max(QUIET_BEFORE_COMPILING - quiet_for, 0.05))
+
     def wait_ready(self, timeout: float | None = None) -> LoadStatus:
         """Block until loading ends (ready or failed), then return the status."""
         self._ready.wait(timeout)
@@ -234,7 +254,15 @@ class DataStore:
 
     def render(self, viewport: Viewport, canvas: Canvas, reduction: Reduction) -> Rendered:
         """The aggregate for a view, from the cache or computed (blocking: call off the event loop)."""
-        return self._render(self.dataset, viewport, canvas, reduction)
+        with self._rendering:
+            self._renders_running += 1
+        try:
+            return self._render(self.dataset, viewport, canvas, reduction)
+        finally:
+            with self._rendering:
+                self._renders_running -= 1
+                self._last_render = time.monotonic()
+                self._rendering.notify_all()
 
     def submit(self, viewport: Viewport, canvas: Canvas, reduction: Reduction) -> Future[Rendered]:
         """:meth:`render` on the store's render threads."""
@@ -245,9 +273,10 @@ class DataStore:
 
     def close(self) -> None:
         """Release the data and the threads (the server is shutting down)."""
-        with self._lock:
+        with self._lock, self._rendering:
             pools = (self._render_pool, self._chunk_pool)
             self._render_pool = self._chunk_pool = None
+            self._rendering.notify_all()
             dataset, self._dataset = self._dataset, None
             self.cache.clear()
         for pool in pools:

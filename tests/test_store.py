@@ -1,3 +1,4 @@
+import time
 from pathlib import Path
 
 import datashader as ds
@@ -148,3 +149,37 @@ def test_a_source_replaced_while_served_keeps_serving_its_rows_until_restart(tmp
     finally:
         restarted.close()
         get_store.cache_clear()
+
+
+def test_the_other_reductions_compile_only_while_no_image_is_rendered(
+    fresh_store: DataStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline import store as store_module
+
+    quiet = 0.3
+    monkeypatch.setattr(store_module, "QUIET_BEFORE_COMPILING", quiet)
+    compiles: list[tuple[float, int, float, int]] = []  # when, renders running, since the last, count
+    compile_now = fresh_store._compile
+
+    def watched(dataset, settings, reductions):
+        with fresh_store._rendering:
+            compiles.append(
+                (time.monotonic(), fresh_store._renders_running, fresh_store._last_render, len(reductions))
+            )
+        compile_now(dataset, settings, reductions)
+
+    monkeypatch.setattr(fresh_store, "_compile", watched)
+    load_store(fresh_store, Settings(rows=20_000, width=40, height=30, cache_dir=None))
+    ready_compiles = len(compiles)  # count, before ready
+    stop = time.monotonic() + 1.0
+    while time.monotonic() < stop:  # a viewer zooming: no pause as long as the quiet time
+        x0 = float(np.random.default_rng().uniform(-1, 0))
+        fresh_store.render(Viewport(x0, x0 + 1.5, -1.0, 1.0), Canvas(40, 30), Reduction())
+    wait = time.monotonic() + 30
+    while len(compiles) < ready_compiles + 6 and time.monotonic() < wait:  # sum, mean, min, max, std, by
+        time.sleep(0.05)
+    after_ready = compiles[ready_compiles:]
+    assert len(after_ready) == 6 and all(count == 1 for *_, count in after_ready)
+    for started, running, last_render, _ in after_ready:
+        assert running == 0 and started - last_render >= quiet
+    assert after_ready[0][0] >= stop  # none while the viewer zoomed
