@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from .cache_folder import hold_in_use, trim
 from .errors import CacheCorrupt
 from .index import CELLS, GRID_BITS, SpatialIndex
 from .sources import DataSource
@@ -101,8 +102,9 @@ class CacheEntry:
 class ColumnarCopies:
     """Columnar copies of prepared tables under one folder (see the module docstring)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, max_bytes: int | None = None) -> None:
         self.root = root
+        self.max_bytes = max_bytes  # the folder's bound (None: unbounded)
 
     def entry(self, source: DataSource, *, indexed: bool) -> CacheEntry:
         """The entry that holds ``source`` read with these options."""
@@ -158,7 +160,10 @@ class ColumnarCopies:
                 return table, False
             del table  # the in-memory copy goes; every process maps the same files instead
             self._remove_stale(entry, source)
-            return self.read(entry), False
+            mapped = self.read(entry)
+            if self.max_bytes is not None:
+                trim(self.root, self.max_bytes)
+            return mapped, False
 
     @contextlib.contextmanager
     def _locked(self, entry: CacheEntry, waiting: Callable[[], None]) -> Iterator[None]:
@@ -259,6 +264,7 @@ class ColumnarCopies:
                     extent,
                 )
             frame = pd.DataFrame(columns, copy=False)
+            hold_in_use(entry.path)  # until this process ends: no other process trims it away
             return PreparedTable(frame, manifest["x"], manifest["y"], index, extent)
         except (KeyError, TypeError) as err:
             raise CacheCorrupt(f"manifest {entry.manifest_path} is incomplete: {err!r}") from err
@@ -284,10 +290,12 @@ class ColumnarCopies:
         return values
 
     def _remove_stale(self, entry: CacheEntry, source: DataSource) -> None:
-        """Remove entries of earlier versions of the same file (same path, other size or time)."""
+        """Remove entries of earlier versions of the same file (same path, other size or time);
+        entries of the same version with other columns stay."""
         identity = source.identity()
         if "path" not in identity:
             return
+        version = {key: identity.get(key) for key in ("path", "bytes", "modified_ns")}
         for manifest_path in self.root.glob(f"*/{MANIFEST}"):
             if manifest_path.parent == entry.path:
                 continue
@@ -295,7 +303,11 @@ class ColumnarCopies:
                 other = json.loads(manifest_path.read_text())["source"]
             except (OSError, ValueError, KeyError):
                 continue
-            if isinstance(other, dict) and other.get("path") == identity["path"]:
+            if (
+                isinstance(other, dict)
+                and other.get("path") == identity["path"]
+                and {key: other.get(key) for key in version} != version
+            ):
                 logger.info(
                     "removing cache entry %s of an earlier version of %s",
                     manifest_path.parent,

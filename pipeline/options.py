@@ -138,6 +138,13 @@ OPTIONS: tuple[Option, ...] = (
         default_factory=default_cache_dir,
     ),
     Option(
+        "cache_dir_gb",
+        _bounded_int("cache-dir-gb", 1, 1 << 20),
+        32,
+        "most GiB that the columnar copies in the cache folder take; the least recently used "
+        "are removed first, never one that a running process maps (default {default})",
+    ),
+    Option(
         "min_count",
         _bounded_int("min-count", 0, 2**31 - 1),
         0,

@@ -39,6 +39,7 @@ class Settings:
     index: bool = OPTIONS_BY_NAME["index"].default
     # made per instance: the default folder follows $XDG_CACHE_HOME at the time
     cache_dir: Path | None = field(default_factory=OPTIONS_BY_NAME["cache_dir"].make_default)
+    cache_dir_gb: int = OPTIONS_BY_NAME["cache_dir_gb"].default
     backend: str = OPTIONS_BY_NAME["backend"].default
     min_count: int = OPTIONS_BY_NAME["min_count"].default
     scheduler: str | None = OPTIONS_BY_NAME["scheduler"].default

@@ -171,7 +171,7 @@ class DataStore:
 
         if settings.cache_dir is None:
             return read_and_prepare(), None, False
-        copies = ColumnarCopies(settings.cache_dir)
+        copies = ColumnarCopies(settings.cache_dir, max_bytes=settings.cache_dir_gb << 30)
         table, from_cache = copies.open(
             source,
             indexed=settings.index,

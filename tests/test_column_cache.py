@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import mmap
@@ -243,3 +244,55 @@ def test_store_loaded_from_the_cache_gives_exact_images(tmp_path: Path) -> None:
     manifests = list(tmp_path.glob(f"*/{MANIFEST}"))
     assert len(manifests) == 1
     assert json.loads(manifests[0].read_text())["rows"] == 40_000
+
+
+def test_other_column_sets_of_one_file_keep_their_entries(tmp_path: Path) -> None:
+    path = tmp_path / "points.csv"
+    path.write_text("x,y,weight,size\n1,2,0.5,3\n3,4,1.5,4\n")
+    cache = ColumnarCopies(tmp_path / "cache")
+    entries = []
+    for columns in (("weight",), ("size",), ("weight", "size")):
+        source = open_source(path, x="x", y="y", extra_columns=columns)
+        cache.open(source, indexed=True, build=CountingBuild(source))
+        entries.append(cache.entry(source, indexed=True))
+    assert len({entry.key for entry in entries}) == 3
+    assert all(entry.path.exists() for entry in entries)  # none removed as "an earlier version"
+
+
+def write_entry(cache: ColumnarCopies, rows: int, last_used: float) -> Path:
+    """An entry written (not mapped by this process), last used at ``last_used`` (epoch s)."""
+    source = SyntheticSource(rows=rows, seed=rows)
+    entry = cache.entry(source, indexed=True)
+    cache.write(entry, CountingBuild(source)(), source)
+    os.utime(entry.manifest_path, (last_used, last_used))
+    return entry.path
+
+
+def test_the_folder_keeps_to_its_bound_removing_the_least_recently_used(tmp_path: Path) -> None:
+    from pipeline.cache_folder import entries_of, trim
+
+    cache = ColumnarCopies(tmp_path)
+    now = time.time()
+    oldest, older, recent = (write_entry(cache, 3_000 + i, now - 300 + 100 * i) for i in range(3))
+    sizes = {entry.path: entry.bytes for entry in entries_of(tmp_path)}
+    assert [entry.path for entry in entries_of(tmp_path)] == [oldest, older, recent]
+    # another process maps the oldest: it holds the entry's in-use file shared
+    with open(tmp_path / f"{oldest.name}.in-use", "a+b") as held:
+        fcntl.flock(held, fcntl.LOCK_SH)
+        removed = trim(tmp_path, sizes[oldest] + sizes[recent])
+    assert removed == [older]  # the least recently used that no process maps
+    assert oldest.exists() and recent.exists() and not older.exists()
+    assert trim(tmp_path, sizes[recent]) == [oldest]  # no longer mapped: removed first
+    assert [entry.path for entry in entries_of(tmp_path)] == [recent]
+
+
+def test_mapping_an_entry_marks_it_used_and_in_use(tmp_path: Path) -> None:
+    from pipeline.cache_folder import trim
+
+    cache = ColumnarCopies(tmp_path)
+    path = write_entry(cache, 2_000, time.time() - 1_000)
+    source = SyntheticSource(rows=2_000, seed=2_000)
+    table, hit = cache.open(source, indexed=True, build=CountingBuild(source))
+    assert hit and time.time() - cache.entry(source, indexed=True).manifest_path.stat().st_mtime < 60
+    assert trim(tmp_path, 0) == []  # this process maps it: it stays, whatever the bound
+    assert path.exists() and table.rows == 2_000
