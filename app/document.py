@@ -33,8 +33,8 @@ from pipeline import MAX_CANVAS_PIXELS, Canvas, Viewport
 
 from .address import Choices, keep_in_address
 from .export import download_source
-from .histograms import Histograms, compact_ticks
-from .mapper import COLORMAPS, NORMALIZATIONS, ImageColours
+from .histograms import Histograms
+from .mapper import COLORMAPS, NORMALIZATIONS, ImageColours, compact_ticks
 from .readout import PixelReadout
 from .scripts import custom_js
 from .spreading import SPREADS, spread_in_the_page
@@ -238,7 +238,7 @@ def build_plot_page(
         rgba_display, ImageRGBA(image="image", x="x", y="y", dw="dw", dh="dh"), visible=False
     )
     color_bar = ColorBar(
-        color_mapper=colours.mapper, width=12, formatter=compact_ticks(source, always_integers=False)
+        color_mapper=colours.mapper, width=12, formatter=compact_ticks(source)
     )
     plot.add_layout(color_bar, "right")
     # both images' pixels read their values from the count or value grid of image_source

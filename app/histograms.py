@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 from bokeh.models.axes import LinearAxis
-from bokeh.models.formatters import CustomJSTickFormatter
+from bokeh.models.formatters import BasicTickFormatter
 from bokeh.models.glyphs import HAreaStep, VAreaStep
 from bokeh.models.labeling import NoOverlap
 from bokeh.models.plots import Plot
@@ -29,7 +29,7 @@ from bokeh.transform import transform
 
 from pipeline import Canvas, compact_grid
 
-from .scripts import custom_js_tick_formatter, custom_js_transform
+from .scripts import custom_js_transform
 
 HISTOGRAM_SIZE = 110  # px: the height of the plot above, the width of the plot to the right
 BAR_COLOUR = "#6b6b6b"
@@ -66,23 +66,19 @@ def _source(name: str, pixels: int) -> ColumnDataSource:
     )
 
 
-def compact_ticks(image_source: ColumnDataSource, *, always_integers: bool) -> CustomJSTickFormatter:
-    """Tick labels such as 950, 1.2k, 3.4M: integers for counts (or ``always_integers``)."""
-    return custom_js_tick_formatter(
-        "compact_ticks", {"source": image_source, "always_integers": always_integers}
-    )
-
-
-def _rows_axis(labels: Literal["horizontal", "vertical"], image_source: ColumnDataSource) -> LinearAxis:
+def _rows_axis(labels: Literal["horizontal", "vertical"]) -> LinearAxis:
     """An axis of rows in view, with ``labels`` so oriented: as long as the histogram is narrow,
     so a few ticks, and a label that would not fit is left out."""
     axis = LinearAxis(
         axis_label="rows",
         major_label_orientation=labels,
-        ticker=BasicTicker(desired_num_ticks=3),
+        ticker=BasicTicker(desired_num_ticks=3, min_interval=1),  # rows are whole numbers
         major_label_policy=NoOverlap(),
     )
-    axis.update(formatter=compact_ticks(image_source, always_integers=True))  # (typed too narrowly)
+    # Whole numbers, never in scientific notation. Not "200K": BokehJS measures a label with a
+    # letter 4 px deeper than one of digits alone, so the histograms were laid out again whenever
+    # a suffix came or went, as a zoom crosses a thousand rows per pixel.
+    axis.update(formatter=BasicTickFormatter(use_scientific=False))  # (typed too narrowly)
     return axis
 
 
@@ -115,12 +111,12 @@ class Histograms:
         self.rows_right = Range1d(start=0, end=1, syncable=False)
         self.above = _plot("x_histogram", x_range, self.rows_above, canvas.width, HISTOGRAM_SIZE)
         # each rows axis one line of text deep whatever its labels (see the main plot's axes)
-        self.above.add_layout(_rows_axis("vertical", image_source), "left")
+        self.above.add_layout(_rows_axis("vertical"), "left")
         edges = transform("pixel", _edges(image_source, "x"))
         columns = VAreaStep(x=edges, y1=0, y2="rows", step_mode="after", fill_color=BAR_COLOUR)
         self.above.add_glyph(self.x_source, columns)
         self.right = _plot("y_histogram", self.rows_right, y_range, HISTOGRAM_SIZE, canvas.height)
-        self.right.add_layout(_rows_axis("horizontal", image_source), "below")
+        self.right.add_layout(_rows_axis("horizontal"), "below")
         edges = transform("pixel", _edges(image_source, "y"))
         rows = HAreaStep(y=edges, x1=0, x2="rows", step_mode="after", fill_color=BAR_COLOUR)
         self.right.add_glyph(self.y_source, rows)

@@ -25,6 +25,7 @@ import colorcet
 import numpy as np
 import numpy.typing as npt
 from bokeh.document import Document
+from bokeh.models.formatters import CustomJSTickFormatter
 from bokeh.models.mappers import (
     ContinuousColorMapper,
     EqHistColorMapper,
@@ -33,7 +34,7 @@ from bokeh.models.mappers import (
 )
 from bokeh.models.sources import ColumnDataSource
 
-from .scripts import custom_js
+from .scripts import custom_js, custom_js_tick_formatter
 
 TRANSPARENT = (0, 0, 0, 0)
 
@@ -47,6 +48,11 @@ DEFAULT_COLORMAP = "fire"
 # normalisation (the address's ``norm=``) -> its label on the page
 NORMALIZATIONS: dict[str, str] = {"eq_hist": "equal histogram", "log": "log", "linear": "linear"}
 DEFAULT_NORMALIZATION = "eq_hist"
+
+
+def compact_ticks(image_source: ColumnDataSource) -> CustomJSTickFormatter:
+    """The colour bar's tick labels: 950, 1.2K, 3.4M; whole numbers for a count grid."""
+    return custom_js_tick_formatter("compact_ticks", {"source": image_source})
 
 
 def count_color_mapper(doc: Document, source: ColumnDataSource, palette: list[str]) -> EqHistColorMapper:

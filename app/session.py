@@ -185,7 +185,8 @@ class Session:
             return
         self.canvas = canvas
         if self.viewport is not None:
-            self.request(self.viewport)
+            # the same view, sharper: a problem reported about it still stands
+            self.runner.request((self.viewport, canvas, self.reduction))
 
     def _choose(self, reduction: Reduction) -> None:
         self.reduction = reduction

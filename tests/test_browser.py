@@ -1,77 +1,47 @@
-"""End to end in headless Chromium (Debian's package, driven by Playwright) against ``bokeh serve``."""
+"""End to end in headless Chromium (Debian's package, driven by Playwright) against ``bokeh serve``.
+
+Each test opens its pages with the ``open_page`` fixture (or takes ``home_page``, the app at its
+home view with its first image), which closes them when the test ends. The page helpers live in
+:mod:`harness.page`; the ``assert_*`` helpers here say what the app should do.
+"""
 
 from __future__ import annotations
 
 import os
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from harness import ServerProcess
-from harness.browser import CHROMIUM, launch_chromium
+from harness.browser import launch_chromium
+from harness.page import PAGE_POINT, SCREENSHOT_SCALE, SCREENSHOT_VIEWPORT, VIEWPORT, Page, painted_fraction
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
+# opens a page of the app at an address, optionally in a window of another size and scale
+OpenPage = Callable[..., Page]
 SCREENSHOT = DOCS / "screenshot.png"
 HOVER_SCREENSHOT = DOCS / "hover.png"
 HISTOGRAMS_SCREENSHOT = DOCS / "histograms.png"
 CATEGORIES_SCREENSHOT = DOCS / "categories.png"
 
-IMAGE_READY = """() => {
-    const doc = window.Bokeh && Bokeh.documents[0];
-    const source = doc && doc.get_model_by_name('image_source');
-    return Boolean(source && source.data.image.length > 0);
-}"""
-RECORD_IMAGES = """() => {
-    const source = Bokeh.documents[0].get_model_by_name('image_source');
-    window.images = [];
-    source.connect(source.change, () => window.images.push(
-        {x: source.data.x[0], y: source.data.y[0], dw: source.data.dw[0], dh: source.data.dh[0]}));
-}"""
-RANGES = """() => {
-    const plot = Bokeh.documents[0].get_model_by_name('main_plot');
-    return [plot.x_range.start, plot.x_range.end, plot.y_range.start, plot.y_range.end];
-}"""
 IMAGE_DTYPE = "() => Bokeh.documents[0].get_model_by_name('image_source').data.image[0].dtype"
-IMAGE_GRID = """() => {
-    const data = Bokeh.documents[0].get_model_by_name('image_source').data;
-    const grid = data.image[0];
-    return {values: Array.from(grid, (v) => Number.isNaN(v) ? null : v), shape: grid.shape,
-            x: data.x[0], y: data.y[0], dw: data.dw[0], dh: data.dh[0]};
-}"""
-PAGE_POINT = """([x, y]) => {
-    const view = Bokeh.index.find_one(Bokeh.documents[0].get_model_by_name('main_plot'));
-    const page = view.el.getBoundingClientRect();
-    return [page.left + view.frame.x_scale.compute(x), page.top + view.frame.y_scale.compute(y)];
-}"""
 ZOOM_ABOUT = """([x, y]) => {  // zoom in twice about (x, y), as a script in the page would
     const plot = Bokeh.documents[0].get_model_by_name('main_plot');
     for (const [range, at] of [[plot.x_range, x], [plot.y_range, y]])
         range.setv({start: at - (at - range.start) / 2, end: at + (range.end - at) / 2});
     Bokeh.index.find_one(plot).trigger_ranges_update_event();
 }"""
-READOUT = """() => {
-    const label = Bokeh.documents[0].get_model_by_name('pixel_readout');
-    return label.visible ? label.text : null;
-}"""
-FRAME_BOX = """() => {
-    const view = Bokeh.index.find_one(Bokeh.documents[0].get_model_by_name('main_plot'));
-    const page = view.el.getBoundingClientRect();
-    const frame = view.frame.bbox;
-    return {x: page.left + frame.left, y: page.top + frame.top, width: frame.width, height: frame.height};
-}"""
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("REQUIRE_BROWSER"):
-            pytest.fail(f"no Chromium at {CHROMIUM}; install Debian's chromium package")
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    """Headless Chromium (a test marked ``browser`` skips or fails in conftest where none can run)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -86,152 +56,36 @@ def server() -> Iterator[ServerProcess]:
         yield process
 
 
-class Page:
-    """A page of the app, with its JavaScript errors and warnings collected."""
+@pytest.fixture
+def open_page(browser: Any) -> Iterator[OpenPage]:
+    """``open_page(url)`` opens a page of the app (in a window of ``viewport`` CSS pixels, ``scale``
+    device pixels each); each page it opened is closed when the test ends, however it ends. (A
+    server fixture the test asks for before this one stops after the pages are closed: pytest
+    tears fixtures down in the reverse order it set them up.)"""
+    with ExitStack() as opened:
 
-    def __init__(self, browser: Any, url: str) -> None:
-        self.page = browser.new_page(viewport={"width": 1100, "height": 960})
-        self.errors: list[str] = []
-        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
-        self.page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
-        self.warnings: list[str] = []
-        self.page.on(
-            "console", lambda message: message.type == "warning" and self.warnings.append(message.text)
-        )
-        self.sent: list[str] = []  # the text frames the page sent to the server
-        self.page.on("websocket", self._record_frames)
-        self.page.goto(url)
+        def open_(url: str, viewport: dict[str, int] = VIEWPORT, scale: float = 1) -> Page:
+            page = Page(browser, url, viewport, scale)
+            opened.callback(page.close)
+            return page
 
-    def _record_frames(self, websocket: Any) -> None:
-        websocket.on("framesent", lambda payload: isinstance(payload, str) and self.sent.append(payload))
-
-    def wait_for_image(self) -> None:
-        self.page.wait_for_function(IMAGE_READY, timeout=120_000)
-        self.page.evaluate(RECORD_IMAGES)
-
-    def images(self) -> list[dict[str, float]]:
-        return list(self.page.evaluate("() => window.images"))
-
-    def ranges(self) -> list[float]:
-        return list(self.page.evaluate(RANGES))
-
-    def text(self, name: str) -> str | None:
-        found = self.page.evaluate(
-            "(name) => { const m = Bokeh.documents[0].get_model_by_name(name); return m ? m.text : null }",
-            name,
-        )
-        return None if found is None else str(found)
-
-    def wait_until_no_new_image(self, quiet: float = 0.7, timeout: float = 10.0) -> None:
-        """Wait until no image has arrived for ``quiet`` seconds."""
-        deadline = time.monotonic() + timeout
-        seen = len(self.images())
-        while True:
-            time.sleep(quiet)
-            now = len(self.images())
-            if now == seen:
-                return
-            assert time.monotonic() < deadline, f"images kept arriving: {now}"
-            seen = now
-
-    def settle_one_image(self, before: int, timeout: float = 10.0) -> dict[str, float]:
-        """Wait for the next image, then make sure no second one follows for the same gesture."""
-        deadline = time.monotonic() + timeout
-        while len(self.images()) == before:
-            assert time.monotonic() < deadline, "no new image"
-            time.sleep(0.05)
-        time.sleep(0.7)
-        images = self.images()
-        assert len(images) == before + 1, f"one gesture gave {len(images) - before} images"
-        return images[-1]
-
-    def grid(self) -> Grid:
-        return Grid(self.page.evaluate(IMAGE_GRID))
-
-    def model(self, name: str, attribute: str) -> Any:
-        return self.page.evaluate(
-            "([name, attribute]) => Bokeh.documents[0].get_model_by_name(name)[attribute]", [name, attribute]
-        )
-
-    def query(self) -> dict[str, str]:
-        return dict(
-            self.page.evaluate("() => Object.fromEntries(new URLSearchParams(window.location.search))")
-        )
-
-    def hover(self, grid: Grid, i: int, j: int) -> list[tuple[str, str]]:
-        """Move the mouse to the centre of pixel (column i, row j from the bottom); the read-out's lines."""
-        self.page.mouse.move(0, 0)  # off the plot: the read-out hides
-        self.wait_for(lambda: self.readout() == [], "the read-out did not hide")
-        x, y = self.page.evaluate(PAGE_POINT, list(grid.centre(i, j)))
-        self.page.mouse.move(x, y)
-        self.wait_for(lambda: len(self.readout()) == 3, f"no read-out for pixel {(i, j)}")
-        return self.readout()
-
-    def readout(self) -> list[tuple[str, str]]:
-        """The (name, value) lines of the read-out beside the cursor; none while it is hidden."""
-        text = self.page.evaluate(READOUT)
-        if text is None:
-            return []
-        return [(name + ":", value) for name, _, value in (line.partition(": ") for line in text.split("\n"))]
-
-    @staticmethod
-    def wait_for(condition: Callable[[], bool], failure: str, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            assert time.monotonic() < deadline, failure
-            time.sleep(0.05)
-
-    def close(self) -> None:
-        self.page.close()
+        yield open_
 
 
-class Grid:
-    """The image's grid as the page holds it, with its place in data space."""
+@pytest.fixture
+def home_page(server: ServerProcess, open_page: OpenPage) -> Page:
+    """A page of the app at its home view, its first image arrived (later ones are recorded)."""
+    page = open_page(server.url)
+    page.wait_for_image()
+    return page
 
-    def __init__(self, found: dict[str, Any]) -> None:
-        import numpy as np
 
-        rows, columns = found["shape"]
-        values = [np.nan if value is None else value for value in found["values"]]
-        self.values = np.asarray(values, dtype=float).reshape(rows, columns)
-        self.x, self.y, self.dw, self.dh = found["x"], found["y"], found["dw"], found["dh"]
-
-    def pixel_bounds(self, i: int, j: int) -> tuple[float, float, float, float]:
-        """x from, x to, y from, y to of pixel (column i, row j)."""
-        rows, columns = self.values.shape
-        step_x, step_y = self.dw / columns, self.dh / rows
-        return self.x + i * step_x, self.x + (i + 1) * step_x, self.y + j * step_y, self.y + (j + 1) * step_y
-
-    def centre(self, i: int, j: int) -> tuple[float, float]:
-        x0, x1, y0, y1 = self.pixel_bounds(i, j)
-        return (x0 + x1) / 2, (y0 + y1) / 2
-
-    def distinct_pixel(self) -> tuple[int, int]:
-        """The pixel nearest the centre with a positive value unlike all eight neighbours' values."""
-        import numpy as np
-
-        rows, columns = self.values.shape
-        padded = np.pad(self.values, 1, constant_values=-1.0)
-        distinct = self.values > 0
-        for dj in (-1, 0, 1):
-            for di in (-1, 0, 1):
-                if (di, dj) != (0, 0):
-                    distinct &= padded[1 + dj : 1 + dj + rows, 1 + di : 1 + di + columns] != self.values
-        return self._nearest_centre(distinct)
-
-    def empty_pixel(self) -> tuple[int, int]:
-        """The pixel without rows (NaN) nearest the centre."""
-        import numpy as np
-
-        return self._nearest_centre(np.isnan(self.values))
-
-    def _nearest_centre(self, wanted: Any) -> tuple[int, int]:
-        import numpy as np
-
-        rows, columns = self.values.shape
-        js, is_ = np.nonzero(wanted)
-        nearest = np.argmin((js - rows / 2) ** 2 + (is_ - columns / 2) ** 2)
-        return int(is_[nearest]), int(js[nearest])
+@pytest.fixture
+def readme_page(server: ServerProcess, open_page: OpenPage) -> Page:
+    """The home page in the window of the README's screenshots: 1440 x 900 at 2 device pixels."""
+    page = open_page(server.url, SCREENSHOT_VIEWPORT, SCREENSHOT_SCALE)
+    page.wait_for_image()
+    return page
 
 
 def assert_image_matches_ranges(image: dict[str, float], ranges: list[float]) -> None:
@@ -253,91 +107,83 @@ COUNT_LAYOUTS = """() => {
 }"""
 
 
-def painted_fraction(png: bytes) -> float:
-    """Share of pixels that are not the page's white background."""
-    import io
+def test_image_drawn_and_each_gesture_renders_once(readme_page: Page, tmp_path: Path) -> None:
+    page = readme_page
+    home = page.ranges()
+    box = page.frame_box()
+    time.sleep(0.5)  # let the first image paint
+    # as painted as at one device pixel a pixel: the same rows over SCREENSHOT_SCALE**2 times the pixels
+    assert painted_fraction(page.page.screenshot(clip=box)) > 0.2 / SCREENSHOT_SCALE**2, (
+        "the plot area is blank"
+    )
+    target = SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") else tmp_path / "screenshot.png"
+    page.page.screenshot(path=str(target))
 
-    import numpy as np
-    from PIL import Image
+    centre_x, centre_y = page.frame_centre()
+    page.page.mouse.move(centre_x, centre_y)
+    page.page.mouse.wheel(0, -100)
+    zoomed = page.settle_one_image(0)
+    assert_image_matches_ranges(zoomed, page.ranges())
+    assert page.ranges()[1] - page.ranges()[0] < home[1] - home[0]
 
-    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
-    return float((pixels.sum(axis=2) < 3 * 245).mean())
+    page.sent.clear()
+    page.drag(centre_x, centre_y, 120, 60, steps=12)
+    panned = page.settle_one_image(1)
+    assert_image_matches_ranges(panned, page.ranges())
+    assert panned["x"] < zoomed["x"] and panned["y"] > zoomed["y"]  # dragged right and down
+    # twelve steps of a drag, and the server heard of its final view alone
+    reports = [frame for frame in page.sent if '"rangesupdate"' in frame]
+    assert len(reports) == 1, page.sent
+    assert not [frame for frame in page.sent if "ModelChanged" in frame], page.sent
+
+    page.page.locator(".bk-tool-icon-reset").click()
+    reset = page.settle_one_image(2)
+    assert page.ranges() == pytest.approx(home, rel=1e-12)
+    assert_image_matches_ranges(reset, home)
+    assert "rows in view" in (page.text("status") or "")
+    assert page.errors == []
 
 
-def test_image_drawn_and_each_gesture_renders_once(
-    browser: Any, server: ServerProcess, tmp_path: Path
+def test_a_page_script_that_sets_the_ranges_right_after_a_pan_gets_their_image(home_page: Page) -> None:
+    # the script reports the ranges as Bokeh's tools do
+    page = home_page
+    page.wait_until_no_new_image()  # the images counted are the pan's and the script's
+    centre_x, centre_y = page.frame_centre()
+    page.drag(centre_x, centre_y, -50, 0, steps=5)
+    page.page.wait_for_function("() => window.images.length >= 1", timeout=10_000)
+    page.page.evaluate(
+        "() => { const p = Bokeh.documents[0].get_model_by_name('main_plot');"
+        " p.x_range.setv({start: -1, end: 1}); p.y_range.setv({start: -1, end: 1});"
+        " Bokeh.index.find_one(p).trigger_ranges_update_event(); }"
+    )
+    scripted = page.settle_one_image(1)
+    assert_image_matches_ranges(scripted, [-1.0, 1.0, -1.0, 1.0])
+    assert page.errors == []
+
+
+def test_far_in_the_plots_are_only_painted_again_and_another_reduction_keeps_the_view(
+    home_page: Page,
 ) -> None:
-    page = Page(browser, server.url)
-    try:
-        page.wait_for_image()
-        home = page.ranges()
-        box = page.page.evaluate(FRAME_BOX)
-        time.sleep(0.5)  # let the first image paint
-        assert painted_fraction(page.page.screenshot(clip=box)) > 0.2, "the plot area is blank"
-        target = SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") else tmp_path / "screenshot.png"
-        page.page.screenshot(path=str(target))
+    page = home_page
+    page.wait_until_no_new_image()  # the images counted are the view's and the reduction's
+    # far in: every tick label is longer, the colours and histograms are new, and the plots
+    # were only painted again, not laid out again
+    page.page.evaluate(COUNT_LAYOUTS)
+    page.page.evaluate(
+        "() => { const p = Bokeh.documents[0].get_model_by_name('main_plot');"
+        " p.x_range.setv({start: 0.0125, end: 0.0375}); p.y_range.setv({start: 0.0125, end: 0.0375});"
+        " Bokeh.index.find_one(p).trigger_ranges_update_event(); }"
+    )
+    far = page.settle_one_image(0)
+    assert page.page.evaluate("() => window.layouts") == 0
 
-        centre_x, centre_y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-        page.page.mouse.move(centre_x, centre_y)
-        page.page.mouse.wheel(0, -100)
-        zoomed = page.settle_one_image(0)
-        assert_image_matches_ranges(zoomed, page.ranges())
-        assert page.ranges()[1] - page.ranges()[0] < home[1] - home[0]
-
-        page.sent.clear()
-        page.page.mouse.move(centre_x, centre_y)
-        page.page.mouse.down()
-        page.page.mouse.move(centre_x + 120, centre_y + 60, steps=12)
-        page.page.mouse.up()
-        panned = page.settle_one_image(1)
-        assert_image_matches_ranges(panned, page.ranges())
-        assert panned["x"] < zoomed["x"] and panned["y"] > zoomed["y"]  # dragged right and down
-        # twelve steps of a drag, and the server heard of its final view alone
-        reports = [frame for frame in page.sent if '"rangesupdate"' in frame]
-        assert len(reports) == 1, page.sent
-        assert not [frame for frame in page.sent if "ModelChanged" in frame], page.sent
-
-        page.page.locator(".bk-tool-icon-reset").click()
-        reset = page.settle_one_image(2)
-        assert page.ranges() == pytest.approx(home, rel=1e-12)
-        assert_image_matches_ranges(reset, home)
-        assert "rows in view" in (page.text("status") or "")
-
-        # a page script that sets the ranges right after a pan, and reports them as Bokeh's
-        # tools do, gets their image
-        page.page.mouse.move(centre_x, centre_y)
-        page.page.mouse.down()
-        page.page.mouse.move(centre_x - 50, centre_y, steps=5)
-        page.page.mouse.up()
-        page.page.wait_for_function("() => window.images.length >= 4", timeout=10_000)
-        page.page.evaluate(
-            "() => { const p = Bokeh.documents[0].get_model_by_name('main_plot');"
-            " p.x_range.setv({start: -1, end: 1}); p.y_range.setv({start: -1, end: 1});"
-            " Bokeh.index.find_one(p).trigger_ranges_update_event(); }"
-        )
-        scripted = page.settle_one_image(4)
-        assert_image_matches_ranges(scripted, [-1.0, 1.0, -1.0, 1.0])
-
-        # far in: every tick label is longer, the colours and histograms are new, and the plots
-        # were only painted again, not laid out again
-        page.page.evaluate(COUNT_LAYOUTS)
-        page.page.evaluate(
-            "() => { const p = Bokeh.documents[0].get_model_by_name('main_plot');"
-            " p.x_range.setv({start: 0.0125, end: 0.0375}); p.y_range.setv({start: 0.0125, end: 0.0375});"
-            " Bokeh.index.find_one(p).trigger_ranges_update_event(); }"
-        )
-        far = page.settle_one_image(5)
-        assert page.page.evaluate("() => window.layouts") == 0
-
-        # another reduction is aggregated over the view the page shows, which the server knows
-        # from the page's reports alone
-        page.page.get_by_label("Each pixel shows").select_option("mean")
-        mean = page.settle_one_image(6)
-        assert_image_matches_ranges(mean, [0.0125, 0.0375, 0.0125, 0.0375])
-        assert [mean[key] for key in ("x", "y", "dw", "dh")] == [far[key] for key in ("x", "y", "dw", "dh")]
-        assert page.errors == []
-    finally:
-        page.close()
+    # another reduction is aggregated over the view the page shows, which the server knows
+    # from the page's reports alone
+    page.page.get_by_label("Each pixel shows").select_option("mean")
+    mean = page.settle_one_image(1)
+    assert_image_matches_ranges(mean, [0.0125, 0.0375, 0.0125, 0.0375])
+    assert [mean[key] for key in ("x", "y", "dw", "dh")] == [far[key] for key in ("x", "y", "dw", "dh")]
+    assert page.errors == []
 
 
 COLOURS_BY_LEVEL = """() => {
@@ -352,112 +198,99 @@ COLOURS_BY_LEVEL = """() => {
 }"""
 
 
-def test_counts_are_coloured_by_equal_histogram_in_one_pass(browser: Any, server: ServerProcess) -> None:
-    page = Page(browser, server.url)
-    try:
-        page.wait_for_image()
-        found = page.page.evaluate(COLOURS_BY_LEVEL)
-        assert found["installed"]
-        palette = [tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in found["palette"]]
-        levels = sorted(int(level) for level in found["colours"])
-        assert levels[0] == 0 and found["colours"]["0"][3] == 0  # empty pixels are transparent
-        indices = [palette.index(tuple(found["colours"][str(level)][:3])) for level in levels[1:]]
-        assert indices[0] == 0 and indices[-1] == len(palette) - 1  # the full palette is used
-        assert indices == sorted(indices)  # more rows never get a lower colour
-        assert page.errors == []
-    finally:
-        page.close()
+def test_counts_are_coloured_by_equal_histogram_in_one_pass(home_page: Page) -> None:
+    page = home_page
+    found = page.page.evaluate(COLOURS_BY_LEVEL)
+    assert found["installed"]
+    palette = [tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for c in found["palette"]]
+    levels = sorted(int(level) for level in found["colours"])
+    assert levels[0] == 0 and found["colours"]["0"][3] == 0  # empty pixels are transparent
+    indices = [palette.index(tuple(found["colours"][str(level)][:3])) for level in levels[1:]]
+    assert indices[0] == 0 and indices[-1] == len(palette) - 1  # the full palette is used
+    assert indices == sorted(indices)  # more rows never get a lower colour
+    assert page.errors == []
 
 
-def test_the_address_carries_the_view(browser: Any, server: ServerProcess) -> None:
-    page = Page(browser, server.url + "?x0=-1&x1=1.5&y0=-0.5&y1=2")
-    try:
-        page.wait_for_image()
-        assert page.ranges() == [-1.0, 1.5, -0.5, 2.0]
-        box = page.page.evaluate(FRAME_BOX)
-        centre_x, centre_y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-        page.page.mouse.move(centre_x, centre_y)
-        page.page.mouse.down()
-        page.page.mouse.move(centre_x + 80, centre_y, steps=5)
-        page.page.mouse.up()
-        page.settle_one_image(0)
-        query = page.page.evaluate("() => Object.fromEntries(new URLSearchParams(window.location.search))")
-        assert [float(query[key]) for key in ("x0", "x1", "y0", "y1")] == page.ranges()
-        assert page.errors == []
-    finally:
-        page.close()
+def test_the_address_carries_the_view(server: ServerProcess, open_page: OpenPage) -> None:
+    page = open_page(server.url + "?x0=-1&x1=1.5&y0=-0.5&y1=2")
+    page.wait_for_image()
+    assert page.ranges() == [-1.0, 1.5, -0.5, 2.0]
+    page.drag(*page.frame_centre(), 80, 0, steps=5)
+    page.settle_one_image(0)
+    query = page.query()
+    assert [float(query[key]) for key in ("x0", "x1", "y0", "y1")] == page.ranges()
+    assert page.errors == []
 
 
-def test_choosing_mean_recolours_without_errors(browser: Any, server: ServerProcess) -> None:
-    page = Page(browser, server.url)
-    try:
-        page.wait_for_image()
-        page.page.evaluate("() => { Bokeh.documents[0].get_model_by_name('reduction').value = 'mean' }")
-        page.settle_one_image(0)
-        assert page.page.evaluate(IMAGE_DTYPE) == "float64"
-        time.sleep(0.3)
-        box = page.page.evaluate(FRAME_BOX)
-        assert painted_fraction(page.page.screenshot(clip=box)) > 0.2
-        assert page.errors == []
-    finally:
-        page.close()
+def test_choosing_mean_recolours_without_errors(home_page: Page) -> None:
+    page = home_page
+    page.page.evaluate("() => { Bokeh.documents[0].get_model_by_name('reduction').value = 'mean' }")
+    page.settle_one_image(0)
+    assert page.page.evaluate(IMAGE_DTYPE) == "float64"
+    time.sleep(0.3)
+    box = page.frame_box()
+    assert painted_fraction(page.page.screenshot(clip=box)) > 0.2
+    assert page.errors == []
 
 
 def test_histograms_of_means_come_from_the_server_on_the_image_pixels(
-    browser: Any, server: ServerProcess
+    server: ServerProcess, open_page: OpenPage
 ) -> None:
     # a page that opens on a mean image: its document already holds the server's sums, placed
     # once the grid is unpacked
-    page = Page(browser, server.url + "?agg=mean&column=value")
-    try:
-        page.wait_for_image()
-        assert page.page.evaluate(IMAGE_DTYPE) == "float64"
-        page.wait_for(
-            lambda: sum(page.page.evaluate(HISTOGRAMS)["per_column"]) == 300_000, "no histograms drawn"
-        )
-        assert sum(page.page.evaluate(HISTOGRAMS)["per_row"]) == 300_000  # every row, at home
-        assert_bars_on_the_pixels(page)
-        assert page.errors == [] and page.warnings == []
-    finally:
-        page.close()
+    page = open_page(server.url + "?agg=mean&column=value")
+    page.wait_for_image()
+    assert page.page.evaluate(IMAGE_DTYPE) == "float64"
+    page.wait_for(lambda: sum(page.page.evaluate(HISTOGRAMS)["per_column"]) == 300_000, "no histograms drawn")
+    assert sum(page.page.evaluate(HISTOGRAMS)["per_row"]) == 300_000  # every row, at home
+    assert_bars_on_the_pixels(page)
+    assert page.errors == [] and page.warnings == []
 
 
-def test_loading_progress_then_plot(browser: Any) -> None:
+@pytest.fixture
+def slow_server() -> Iterator[ServerProcess]:
+    """A server of 20 million rows, which a page sees loading."""
     with ServerProcess(["--rows", "20000000"]) as slow:
-        page = Page(browser, slow.url)
-        try:
-            page.page.wait_for_function(
-                "() => window.Bokeh && Bokeh.documents[0] && Bokeh.documents[0].get_model_by_name('loading')",
-                timeout=60_000,
-            )
-            assert "Loading" in (page.text("loading") or "")
-            assert "rows (" in (page.text("loading") or "")  # rows loaded and percent
-            page.wait_for_image()
-            roots = page.page.evaluate("() => Bokeh.documents[0].roots().map((root) => root.name)")
-            assert roots == [
-                "controls",
-                "plots",
-                "details",
-                "download",
-                "image_wire",
-            ]  # the progress page is gone
-            assert page.errors == []
-        finally:
-            page.close()
+        yield slow
 
 
-def test_bad_source_shows_an_error_page(browser: Any, tmp_path: Path) -> None:
+def test_loading_progress_then_plot(slow_server: ServerProcess, open_page: OpenPage) -> None:
+    page = open_page(slow_server.url)
+    page.page.wait_for_function(
+        "() => window.Bokeh && Bokeh.documents[0] && Bokeh.documents[0].get_model_by_name('loading')",
+        timeout=60_000,
+    )
+    assert "Loading" in (page.text("loading") or "")
+    assert "rows (" in (page.text("loading") or "")  # rows loaded and percent
+    page.wait_for_image()
+    roots = page.page.evaluate("() => Bokeh.documents[0].roots().map((root) => root.name)")
+    assert roots == [
+        "title",
+        "controls",
+        "plots",
+        "details",
+        "download",
+        "image_wire",
+        "screen",
+    ]  # the progress page is gone
+    assert page.errors == []
+
+
+@pytest.fixture
+def bad_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A server of a source that does not exist."""
     with ServerProcess(["--source", str(tmp_path / "missing.csv")]) as bad:
-        page = Page(browser, bad.url)
-        try:
-            page.page.wait_for_function(
-                "() => window.Bokeh && Bokeh.documents[0] && Bokeh.documents[0].get_model_by_name('error')",
-                timeout=60_000,
-            )
-            assert "missing.csv' does not exist" in page.page.locator("pre").inner_text()
-            assert page.errors == []
-        finally:
-            page.close()
+        yield bad
+
+
+def test_bad_source_shows_an_error_page(bad_server: ServerProcess, open_page: OpenPage) -> None:
+    page = open_page(bad_server.url)
+    page.page.wait_for_function(
+        "() => window.Bokeh && Bokeh.documents[0] && Bokeh.documents[0].get_model_by_name('error')",
+        timeout=60_000,
+    )
+    assert "missing.csv' does not exist" in page.page.locator("pre").inner_text()
+    assert page.errors == []
 
 
 def assert_shows_bounds(shown: str, start: float, end: float) -> None:
@@ -479,81 +312,79 @@ def assert_readout_drawn_beside(page: Page, x: float, y: float) -> None:
     import numpy as np
     from PIL import Image
 
-    box = page.page.evaluate(FRAME_BOX)
+    box = page.frame_box()
     shown = page.page.screenshot(clip=box)
     page.page.mouse.move(0, 0)
     page.wait_for(lambda: page.readout() == [], "the read-out did not hide")
     time.sleep(0.3)
     hidden = page.page.screenshot(clip=box)
-    changed = np.argwhere(
-        (
-            np.asarray(Image.open(io.BytesIO(shown)).convert("RGB")).astype(int)
-            != np.asarray(Image.open(io.BytesIO(hidden)).convert("RGB")).astype(int)
-        ).any(axis=2)
-    )
-    assert len(changed) > 500, "the read-out was not drawn"
-    rows, columns = changed[:, 0] + box["y"], changed[:, 1] + box["x"]
+    shown_pixels = np.asarray(Image.open(io.BytesIO(shown)).convert("RGB")).astype(int)
+    hidden_pixels = np.asarray(Image.open(io.BytesIO(hidden)).convert("RGB")).astype(int)
+    changed = np.argwhere((shown_pixels != hidden_pixels).any(axis=2))
+    scale = shown_pixels.shape[1] / box["width"]  # device pixels per CSS pixel of the screenshot
+    assert len(changed) > 500 * scale**2, "the read-out was not drawn"
+    rows, columns = changed[:, 0] / scale + box["y"], changed[:, 1] / scale + box["x"]
     assert np.abs(columns - x).max() < 300 and np.abs(rows - y).max() < 120, "drawn away from the cursor"
 
 
-def test_hover_shows_the_value_and_bounds_of_the_pixel(
-    browser: Any, server: ServerProcess, tmp_path: Path
+def test_hover_shows_the_value_and_bounds_of_the_pixel_and_follows_a_new_image(
+    readme_page: Page, tmp_path: Path
 ) -> None:
-    page = Page(browser, server.url)
-    try:
-        page.wait_for_image()
-        grid = page.grid()
-        i, j = grid.distinct_pixel()
-        (value_label, value), (x_label, x_bounds), (y_label, y_bounds) = page.hover(grid, i, j)
-        assert (value_label, x_label, y_label) == ("count:", "a:", "b:")
-        assert value == str(int(grid.values[j, i]))
-        x0, x1, y0, y1 = grid.pixel_bounds(i, j)
-        assert_shows_bounds(x_bounds, x0, x1)
-        assert_shows_bounds(y_bounds, y0, y1)
-        time.sleep(0.3)  # let the read-out paint
-        target = HOVER_SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") else tmp_path / "hover.png"
-        page.page.screenshot(path=str(target))
-        assert_readout_drawn_beside(page, *page.page.evaluate(PAGE_POINT, list(grid.centre(i, j))))
+    page = readme_page
+    grid = page.grid()
+    i, j = grid.distinct_pixel()
+    (value_label, value), (x_label, x_bounds), (y_label, y_bounds) = page.hover(grid, i, j)
+    assert (value_label, x_label, y_label) == ("count:", "a:", "b:")
+    assert value == str(int(grid.values[j, i]))
+    x0, x1, y0, y1 = grid.pixel_bounds(i, j)
+    assert_shows_bounds(x_bounds, x0, x1)
+    assert_shows_bounds(y_bounds, y0, y1)
+    time.sleep(0.3)  # let the read-out paint
+    target = HOVER_SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") else tmp_path / "hover.png"
+    page.page.screenshot(path=str(target))
+    assert_readout_drawn_beside(page, *page.page.evaluate(PAGE_POINT, list(grid.centre(i, j))))
 
-        # a new image under a cursor that stays put: the read-out follows it. The view zooms in
-        # about the point under the cursor, which stays under it.
-        x, y = grid.centre(i, j)
-        page.hover(grid, i, j)
-        before = len(page.images())
-        page.page.evaluate(ZOOM_ABOUT, [x, y])
-        page.settle_one_image(before)
-        zoomed = page.grid()
-        rows, columns = zoomed.values.shape
-        i, j = int((x - zoomed.x) / zoomed.dw * columns), int((y - zoomed.y) / zoomed.dh * rows)
-        x0, x1, y0, y1 = zoomed.pixel_bounds(i, j)
-        assert x1 - x0 < (grid.dw / grid.values.shape[1]) * 0.6  # pixels of the new image
+    # a new image under a cursor that stays put: the read-out follows it. The view zooms in
+    # about the point under the cursor, which stays under it.
+    x, y = grid.centre(i, j)
+    page.hover(grid, i, j)
+    before = len(page.images())
+    page.page.evaluate(ZOOM_ABOUT, [x, y])
+    page.settle_one_image(before)
+    zoomed = page.grid()
+    rows, columns = zoomed.values.shape
+    i, j = int((x - zoomed.x) / zoomed.dw * columns), int((y - zoomed.y) / zoomed.dh * rows)
+    x0, x1, y0, y1 = zoomed.pixel_bounds(i, j)
+    assert x1 - x0 < (grid.dw / grid.values.shape[1]) * 0.6  # pixels of the new image
 
-        def shows_new_pixel() -> bool:
-            lines = page.readout()
-            return len(lines) == 3 and abs(float(lines[1][1].split()[0]) - x0) < (x1 - x0) / 2
+    def shows_new_pixel() -> bool:
+        lines = page.readout()
+        return len(lines) == 3 and abs(float(lines[1][1].split()[0]) - x0) < (x1 - x0) / 2
 
-        page.wait_for(shows_new_pixel, f"the read-out kept the former image's pixel: {page.readout()}")
-        (_, value), (_, x_bounds), (_, y_bounds) = page.readout()
-        assert value == str(int(zoomed.values[j, i]))
-        assert_shows_bounds(x_bounds, x0, x1)
-        assert_shows_bounds(y_bounds, y0, y1)
+    page.wait_for(shows_new_pixel, f"the read-out kept the former image's pixel: {page.readout()}")
+    (_, value), (_, x_bounds), (_, y_bounds) = page.readout()
+    assert value == str(int(zoomed.values[j, i]))
+    assert_shows_bounds(x_bounds, x0, x1)
+    assert_shows_bounds(y_bounds, y0, y1)
+    assert page.errors == []
 
-        before = len(page.images())
-        page.page.get_by_label("Each pixel shows").select_option("mean")
-        page.settle_one_image(before)
-        grid = page.grid()
-        i, j = grid.distinct_pixel()
-        (value_label, value), (_, x_bounds), (_, y_bounds) = page.hover(grid, i, j)
-        assert value_label == "mean(value):"
-        assert float(value) == pytest.approx(grid.values[j, i], rel=5e-6)  # six significant digits
-        x0, x1, y0, y1 = grid.pixel_bounds(i, j)
-        assert_shows_bounds(x_bounds, x0, x1)
-        assert_shows_bounds(y_bounds, y0, y1)
-        i, j = grid.empty_pixel()
-        assert page.hover(grid, i, j)[0] == ("mean(value):", "no rows")
-        assert page.errors == []
-    finally:
-        page.close()
+
+def test_hover_shows_the_mean_of_the_pixel_and_no_rows_where_it_has_none(home_page: Page) -> None:
+    page = home_page
+    before = len(page.images())
+    page.page.get_by_label("Each pixel shows").select_option("mean")
+    page.settle_one_image(before)
+    grid = page.grid()
+    i, j = grid.distinct_pixel()
+    (value_label, value), (_, x_bounds), (_, y_bounds) = page.hover(grid, i, j)
+    assert value_label == "mean(value):"
+    assert float(value) == pytest.approx(grid.values[j, i], rel=5e-6)  # six significant digits
+    x0, x1, y0, y1 = grid.pixel_bounds(i, j)
+    assert_shows_bounds(x_bounds, x0, x1)
+    assert_shows_bounds(y_bounds, y0, y1)
+    i, j = grid.empty_pixel()
+    assert page.hover(grid, i, j)[0] == ("mean(value):", "no rows")
+    assert page.errors == []
 
 
 RGBA_SHOWN = """() => {
@@ -563,43 +394,40 @@ RGBA_SHOWN = """() => {
 }"""
 
 
-def test_count_by_category_is_drawn_with_its_legend_and_hover(
-    browser: Any, server: ServerProcess, tmp_path: Path
-) -> None:
-    page = Page(browser, server.url)
-    try:
-        page.wait_for_image()
-        page.page.get_by_label("Each pixel shows").select_option(label="count by category")
-        page.page.wait_for_function(RGBA_SHOWN, timeout=30_000)
-        assert page.model("column", "value") == "category"
-        legend = page.page.locator(".bk-Div").filter(has_text="Rows in view by category")
-        legend.wait_for(state="visible")
-        labels = legend.locator(".label").all_inner_texts()
-        assert labels == ["east", "north", "west", "south", "centre"]
-        rows = [int(text.replace(",", "")) for text in legend.locator(".rows").all_inner_texts()]
-        box = page.page.evaluate(FRAME_BOX)
-        assert painted_fraction(page.page.screenshot(clip=box)) > 0.2, "the plot area is blank"
-        # the hover reads the rows per pixel over all categories, which sum to the legend's rows
-        grid = page.grid()
-        assert int(grid.values.sum()) == sum(rows)
-        i, j = grid.distinct_pixel()
-        (label, value), _, _ = page.hover(grid, i, j)
-        assert (label, value) == ("rows, all categories:", str(int(grid.values[j, i])))
-        time.sleep(0.3)
-        page.page.mouse.move(0, 0)
-        time.sleep(0.3)
-        target = CATEGORIES_SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") else tmp_path / "categories.png"
-        page.page.screenshot(path=str(target))
-        assert page.query()["agg"] == "count_by"
+def test_count_by_category_is_drawn_with_its_legend_and_hover(readme_page: Page, tmp_path: Path) -> None:
+    page = readme_page
+    page.page.get_by_label("Each pixel shows").select_option(label="count by category")
+    page.page.wait_for_function(RGBA_SHOWN, timeout=30_000)
+    assert page.model("column", "value") == "category"
+    legend = page.page.locator(".bk-Div").filter(has_text="Rows in view by category")
+    legend.wait_for(state="visible")
+    labels = legend.locator(".label").all_inner_texts()
+    assert labels == ["east", "north", "west", "south", "centre"]
+    rows = [int(text.replace(",", "")) for text in legend.locator(".rows").all_inner_texts()]
+    box = page.frame_box()
+    # as painted as at one device pixel a pixel: the same rows over SCREENSHOT_SCALE**2 times the pixels
+    assert painted_fraction(page.page.screenshot(clip=box)) > 0.2 / SCREENSHOT_SCALE**2, (
+        "the plot area is blank"
+    )
+    # the hover reads the rows per pixel over all categories, which sum to the legend's rows
+    grid = page.grid()
+    assert int(grid.values.sum()) == sum(rows)
+    i, j = grid.distinct_pixel()
+    (label, value), _, _ = page.hover(grid, i, j)
+    assert (label, value) == ("rows, all categories:", str(int(grid.values[j, i])))
+    time.sleep(0.3)
+    page.page.mouse.move(0, 0)
+    time.sleep(0.3)
+    target = CATEGORIES_SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") else tmp_path / "categories.png"
+    page.page.screenshot(path=str(target))
+    assert page.query()["agg"] == "count_by"
 
-        page.page.get_by_label("Each pixel shows").select_option("count")
-        page.page.wait_for_function(
-            "() => Bokeh.documents[0].get_model_by_name('rgba_source').data.image.length == 0", timeout=30_000
-        )
-        legend.wait_for(state="hidden")
-        assert page.errors == []
-    finally:
-        page.close()
+    page.page.get_by_label("Each pixel shows").select_option("count")
+    page.page.wait_for_function(
+        "() => Bokeh.documents[0].get_model_by_name('rgba_source').data.image.length == 0", timeout=30_000
+    )
+    legend.wait_for(state="hidden")
+    assert page.errors == []
 
 
 SPREAD_OF = """async ([values, shape, dtype, kind, spread]) => {
@@ -623,65 +451,62 @@ SPREAD_OF = """async ([values, shape, dtype, kind, spread]) => {
 }"""
 
 
-def test_spreading_fills_empty_pixels_near_points_and_keeps_every_value(
-    browser: Any, server: ServerProcess
-) -> None:
-    page = Page(browser, server.url)
-    try:
-        page.wait_for_image()
-        # the default view is dense: "auto" draws the exact grid itself
-        assert page.model("spread", "value") == "auto"
-        assert page.page.evaluate(
-            "() => { const doc = Bokeh.documents[0];"
-            " return doc.get_model_by_name('display_source').data.image[0]"
-            " === doc.get_model_by_name('image_source').data.image[0] }"
-        )
-        page.wait_until_no_new_image()
+def test_a_dense_view_spread_automatically_draws_the_exact_grid_itself(home_page: Page) -> None:
+    page = home_page
+    assert page.model("spread", "value") == "auto"
+    assert page.page.evaluate(
+        "() => { const doc = Bokeh.documents[0];"
+        " return doc.get_model_by_name('display_source').data.image[0]"
+        " === doc.get_model_by_name('image_source').data.image[0] }"
+    )
+    assert page.errors == []
 
-        def spread(values: list[Any], shape: list[int], dtype: str, kind: str, choice: str) -> dict[str, Any]:
-            return dict(page.page.evaluate(SPREAD_OF, [values, shape, dtype, kind, choice]))
 
-        counts = [
-            [5, 0, 0, 0, 0, 0, 0],
-            [0, 0, 0, 0, 0, 0, 0],
-            [0, 0, 0, 3, 0, 7, 0],
-            [0, 0, 0, 0, 0, 0, 0],
-            [0, 0, 0, 0, 0, 0, 0],
-        ]
-        # each empty pixel takes the largest count within one pixel; points keep their counts
-        one_pixel = [
-            [5, 5, 0, 0, 0, 0, 0],
-            [5, 5, 3, 3, 7, 7, 7],
-            [0, 0, 3, 3, 7, 7, 7],
-            [0, 0, 3, 3, 7, 7, 7],
-            [0, 0, 0, 0, 0, 0, 0],
-        ]
-        flat = [value for row in counts for value in row]
-        assert spread(flat, [5, 7], "uint8", "values", "1")["values"] == [v for row in one_pixel for v in row]
-        # auto: at a radius of 1 no point has a neighbour, at 2 two of the three have: radius 1
-        assert spread(flat, [5, 7], "uint8", "values", "auto")["values"] == [
-            v for row in one_pixel for v in row
-        ]
-        assert spread(flat, [5, 7], "uint8", "values", "0") == {"values": flat, "same": True}
-        # another reduction's grid: NaN is empty, zero is a value
-        assert spread([None, 0.0, None, None, 2.5], [1, 5], "float64", "values", "1")["values"] == [
-            0.0,
-            0.0,
-            0.0,
-            2.5,
-            2.5,
-        ]
-        # RGBA: an empty (transparent) pixel takes its most opaque neighbour
-        opaque, faint = 0xFF0000FF, 0x400000FF
-        assert spread([opaque, 0, faint, 0], [1, 4], "uint32", "rgba", "1")["values"] == [
-            opaque,
-            opaque,
-            faint,
-            faint,
-        ]
-        assert page.errors == []
-    finally:
-        page.close()
+def test_spreading_fills_empty_pixels_near_points_and_keeps_every_value(home_page: Page) -> None:
+    # grids made up in the page, drawn as the page draws the server's
+    page = home_page
+    page.wait_until_no_new_image()
+
+    def spread(values: list[Any], shape: list[int], dtype: str, kind: str, choice: str) -> dict[str, Any]:
+        return dict(page.page.evaluate(SPREAD_OF, [values, shape, dtype, kind, choice]))
+
+    counts = [
+        [5, 0, 0, 0, 0, 0, 0],
+        [0, 0, 0, 0, 0, 0, 0],
+        [0, 0, 0, 3, 0, 7, 0],
+        [0, 0, 0, 0, 0, 0, 0],
+        [0, 0, 0, 0, 0, 0, 0],
+    ]
+    # each empty pixel takes the largest count within one pixel; points keep their counts
+    one_pixel = [
+        [5, 5, 0, 0, 0, 0, 0],
+        [5, 5, 3, 3, 7, 7, 7],
+        [0, 0, 3, 3, 7, 7, 7],
+        [0, 0, 3, 3, 7, 7, 7],
+        [0, 0, 0, 0, 0, 0, 0],
+    ]
+    flat = [value for row in counts for value in row]
+    assert spread(flat, [5, 7], "uint8", "values", "1")["values"] == [v for row in one_pixel for v in row]
+    # auto: at a radius of 1 no point has a neighbour, at 2 two of the three have: radius 1
+    assert spread(flat, [5, 7], "uint8", "values", "auto")["values"] == [v for row in one_pixel for v in row]
+    assert spread(flat, [5, 7], "uint8", "values", "0") == {"values": flat, "same": True}
+    # another reduction's grid: NaN is empty, zero is a value
+    assert spread([None, 0.0, None, None, 2.5], [1, 5], "float64", "values", "1")["values"] == [
+        0.0,
+        0.0,
+        0.0,
+        2.5,
+        2.5,
+    ]
+    # RGBA: an empty (transparent) pixel takes its most opaque neighbour
+    opaque, faint = 0xFF0000FF, 0x400000FF
+    assert spread([opaque, 0, faint, 0], [1, 4], "uint32", "rgba", "1")["values"] == [
+        opaque,
+        opaque,
+        faint,
+        faint,
+    ]
+    assert page.errors == []
 
 
 IMAGE_COLOURS = """() => {
@@ -697,65 +522,66 @@ IMAGE_COLOURS = """() => {
         rgba: Array.from(mapper.rgba_mapper.v_compute(image)),
     };
 }"""
+MAPPER_IS_LOG = (
+    "() => Bokeh.documents[0].get_model_by_name('main_plot').renderers[0].glyph"
+    ".color_mapper.type == 'LogColorMapper'"
+)
 
 
-def test_colour_choices_recolour_in_the_browser_without_a_new_image(
-    browser: Any, server: ServerProcess
-) -> None:
+def test_colour_choices_recolour_in_the_browser_without_a_new_image(home_page: Page) -> None:
     import colorcet
     import numpy as np
 
-    page = Page(browser, server.url)
-    try:
-        page.wait_for_image()
-        page.wait_until_no_new_image()  # what follows must not bring another
-        page.page.evaluate(
-            "() => { window.first_image ="
-            " Bokeh.documents[0].get_model_by_name('image_source').data.image[0] }"
-        )
-        box = page.page.evaluate(FRAME_BOX)
-        time.sleep(0.3)
-        before = page.page.screenshot(clip=box)
-        counts = page.grid().values.ravel()
+    page = home_page
+    page.wait_until_no_new_image()  # what follows must not bring another
+    page.page.evaluate(
+        "() => { window.first_image = Bokeh.documents[0].get_model_by_name('image_source').data.image[0] }"
+    )
+    box = page.frame_box()
+    time.sleep(0.3)
+    before = page.page.screenshot(clip=box)
+    counts = page.grid().values.ravel()
 
-        page.page.get_by_label("Colour map").select_option("kbc")
-        page.page.wait_for_function(
-            "(first) => Bokeh.documents[0].get_model_by_name('main_plot').renderers[0].glyph"
-            ".color_mapper.palette[0] == first",
-            arg=colorcet.kbc[0],
-            timeout=10_000,
-        )
-        page.page.get_by_label("Colour scale").select_option("log")
-        page.page.wait_for_function(
-            "() => Bokeh.documents[0].get_model_by_name('main_plot').renderers[0].glyph"
-            ".color_mapper.type == 'LogColorMapper'",
-            timeout=10_000,
-        )
-        colours = page.page.evaluate(IMAGE_COLOURS)
-        assert colours["type"] == "LogColorMapper" and colours["bar_has_it"] and colours["same_image"]
-        assert colours["palette"] == list(colorcet.kbc)
-        rgba = np.asarray(colours["rgba"], dtype=np.uint8).reshape(-1, 4)
-        palette = [tuple(int(c[k : k + 2], 16) for k in (1, 3, 5)) for c in colorcet.kbc]
-        assert (rgba[counts == 0, 3] == 0).all()  # no rows: transparent
-        assert {tuple(colour) for colour in rgba[counts == 1, :3]} == {palette[0]}  # the scale starts at 1
-        assert {tuple(colour) for colour in rgba[counts == counts.max(), :3]} == {palette[-1]}
-        time.sleep(0.7)
-        assert page.images() == []  # the page recoloured the grid it had
-        assert page.page.screenshot(clip=box) != before
-        query = page.query()
-        assert (query["cmap"], query["norm"], query["agg"]) == ("kbc", "log", "count")
+    page.page.get_by_label("Colour map").select_option("kbc")
+    page.page.wait_for_function(
+        "(first) => Bokeh.documents[0].get_model_by_name('main_plot').renderers[0].glyph"
+        ".color_mapper.palette[0] == first",
+        arg=colorcet.kbc[0],
+        timeout=10_000,
+    )
+    page.page.get_by_label("Colour scale").select_option("log")
+    page.page.wait_for_function(MAPPER_IS_LOG, timeout=10_000)
+    colours = page.page.evaluate(IMAGE_COLOURS)
+    assert colours["type"] == "LogColorMapper" and colours["bar_has_it"] and colours["same_image"]
+    assert colours["palette"] == list(colorcet.kbc)
+    rgba = np.asarray(colours["rgba"], dtype=np.uint8).reshape(-1, 4)
+    palette = [tuple(int(c[k : k + 2], 16) for k in (1, 3, 5)) for c in colorcet.kbc]
+    assert (rgba[counts == 0, 3] == 0).all()  # no rows: transparent
+    assert {tuple(colour) for colour in rgba[counts == 1, :3]} == {palette[0]}  # the scale starts at 1
+    assert {tuple(colour) for colour in rgba[counts == counts.max(), :3]} == {palette[-1]}
+    time.sleep(0.7)
+    assert page.images() == []  # the page recoloured the grid it had
+    assert page.page.screenshot(clip=box) != before
+    query = page.query()
+    assert (query["cmap"], query["norm"], query["agg"]) == ("kbc", "log", "count")
+    assert page.errors == [] and page.warnings == []
 
-        page.page.get_by_label("Colour scale").select_option("linear")
-        page.page.wait_for_function(
-            "() => Bokeh.documents[0].get_model_by_name('main_plot').right[0].color_mapper.type"
-            " == 'LinearColorMapper'",
-            timeout=10_000,
-        )
-        assert page.page.evaluate(IMAGE_COLOURS)["type"] == "LinearColorMapper"
-        assert page.images() == []
-        assert page.errors == [] and page.warnings == []
-    finally:
-        page.close()
+
+def test_a_linear_scale_again_recolours_in_the_browser_without_a_new_image(home_page: Page) -> None:
+    page = home_page
+    page.wait_until_no_new_image()  # what follows must not bring another
+    page.page.get_by_label("Colour scale").select_option("log")
+    page.page.wait_for_function(MAPPER_IS_LOG, timeout=10_000)
+
+    page.page.get_by_label("Colour scale").select_option("linear")
+    page.page.wait_for_function(
+        "() => Bokeh.documents[0].get_model_by_name('main_plot').right[0].color_mapper.type"
+        " == 'LinearColorMapper'",
+        timeout=10_000,
+    )
+    assert page.page.evaluate(IMAGE_COLOURS)["type"] == "LinearColorMapper"
+    assert page.images() == []
+    assert page.errors == [] and page.warnings == []
 
 
 LOG_COLOURS = """(values) => {
@@ -766,84 +592,70 @@ LOG_COLOURS = """(values) => {
 
 
 def test_log_scale_of_a_column_starts_at_its_smallest_positive_value(
-    browser: Any, server: ServerProcess
+    server: ServerProcess, open_page: OpenPage
 ) -> None:
     import numpy as np
 
-    page = Page(browser, server.url + "?agg=min&column=value&norm=log")
-    try:
-        page.wait_for_image()
-        assert page.page.evaluate(IMAGE_DTYPE) == "float64"  # the minimum of a column, not counts
-        grid = page.grid().values
-        positive = grid[grid > 0]
-        found = page.page.evaluate(LOG_COLOURS, [-1.0, 0.0, float(positive.min()), float(positive.max())])
-        assert (found["low"], found["high"]) == (float(positive.min()), float(positive.max()))
-        rgba = np.asarray(found["rgba"], dtype=np.uint8).reshape(-1, 4)
-        first, last = (
-            tuple(int(c[k : k + 2], 16) for k in (1, 3, 5))
-            for c in found["palette"][:: len(found["palette"]) - 1]
-        )
-        assert [tuple(colour[:3]) for colour in rgba] == [first, first, first, last]
-        assert (rgba[:, 3] == 255).all()  # values at or below zero stay visible, at the bottom of the scale
-        nan = page.page.evaluate(
-            "() => Array.from(Bokeh.documents[0].get_model_by_name('main_plot').renderers[0].glyph"
-            ".color_mapper.rgba_mapper.v_compute([NaN]))"
-        )
-        assert nan[3] == 0  # no rows: transparent
-        assert page.errors == [] and page.warnings == []  # no logarithm of a value <= 0
-    finally:
-        page.close()
+    page = open_page(server.url + "?agg=min&column=value&norm=log")
+    page.wait_for_image()
+    assert page.page.evaluate(IMAGE_DTYPE) == "float64"  # the minimum of a column, not counts
+    grid = page.grid().values
+    positive = grid[grid > 0]
+    found = page.page.evaluate(LOG_COLOURS, [-1.0, 0.0, float(positive.min()), float(positive.max())])
+    assert (found["low"], found["high"]) == (float(positive.min()), float(positive.max()))
+    rgba = np.asarray(found["rgba"], dtype=np.uint8).reshape(-1, 4)
+    first, last = (
+        tuple(int(c[k : k + 2], 16) for k in (1, 3, 5))
+        for c in found["palette"][:: len(found["palette"]) - 1]
+    )
+    assert [tuple(colour[:3]) for colour in rgba] == [first, first, first, last]
+    assert (rgba[:, 3] == 255).all()  # values at or below zero stay visible, at the bottom of the scale
+    nan = page.page.evaluate(
+        "() => Array.from(Bokeh.documents[0].get_model_by_name('main_plot').renderers[0].glyph"
+        ".color_mapper.rgba_mapper.v_compute([NaN]))"
+    )
+    assert nan[3] == 0  # no rows: transparent
+    assert page.errors == [] and page.warnings == []  # no logarithm of a value <= 0
 
 
-def test_the_address_carries_the_choices(browser: Any, server: ServerProcess) -> None:
+def test_the_address_carries_the_choices(server: ServerProcess, open_page: OpenPage) -> None:
     import colorcet
 
     address = "?x0=-1&x1=1.5&y0=-0.5&y1=2&agg=mean&column=value&cmap=bmy&norm=log"
-    page = Page(browser, server.url + address)
-    try:
-        page.wait_for_image()
-        assert page.ranges() == [-1.0, 1.5, -0.5, 2.0]
-        assert [
-            page.model(name, "value") for name in ("reduction", "column", "colormap", "normalization")
-        ] == [
-            "mean",
-            "value",
-            "bmy",
-            "log",
-        ]
-        colours = page.page.evaluate(IMAGE_COLOURS)
-        assert colours["type"] == "LogColorMapper" and colours["palette"] == list(colorcet.bmy)
-        assert page.page.evaluate(IMAGE_DTYPE) == "float64" and page.model("message", "text") == ""
+    page = open_page(server.url + address)
+    page.wait_for_image()
+    assert page.ranges() == [-1.0, 1.5, -0.5, 2.0]
+    assert [page.model(name, "value") for name in ("reduction", "column", "colormap", "normalization")] == [
+        "mean",
+        "value",
+        "bmy",
+        "log",
+    ]
+    colours = page.page.evaluate(IMAGE_COLOURS)
+    assert colours["type"] == "LogColorMapper" and colours["palette"] == list(colorcet.bmy)
+    assert page.page.evaluate(IMAGE_DTYPE) == "float64" and page.model("message", "text") == ""
 
-        page.page.get_by_label("Colour map").select_option("kbc")
-        page.page.wait_for_function("() => window.location.search.includes('cmap=kbc')", timeout=10_000)
-        box = page.page.evaluate(FRAME_BOX)
-        centre_x, centre_y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-        page.page.mouse.move(centre_x, centre_y)
-        page.page.mouse.down()
-        page.page.mouse.move(centre_x + 80, centre_y, steps=5)
-        page.page.mouse.up()
-        page.settle_one_image(0)
-        query = page.query()
-        assert [float(query.pop(key)) for key in ("x0", "x1", "y0", "y1")] == page.ranges()
-        assert query == {"agg": "mean", "column": "value", "cmap": "kbc", "norm": "log", "spread": "auto"}
-        assert page.errors == [] and page.warnings == []
-    finally:
-        page.close()
+    page.page.get_by_label("Colour map").select_option("kbc")
+    page.page.wait_for_function("() => window.location.search.includes('cmap=kbc')", timeout=10_000)
+    page.drag(*page.frame_centre(), 80, 0, steps=5)
+    page.settle_one_image(0)
+    query = page.query()
+    assert [float(query.pop(key)) for key in ("x0", "x1", "y0", "y1")] == page.ranges()
+    assert query == {"agg": "mean", "column": "value", "cmap": "kbc", "norm": "log", "spread": "auto"}
+    assert page.errors == [] and page.warnings == []
 
-    page = Page(browser, server.url + "?agg=median&cmap=nope")
-    try:
-        page.wait_for_image()
-        message = page.model("message", "text")
-        assert "agg=&#x27;median&#x27; in the address is not one of" in message
-        assert (
-            "cmap=&#x27;nope&#x27; in the address is not one of [&#x27;fire&#x27;, &#x27;bmy&#x27;" in message
-        )
-        assert page.model("reduction", "value") == "count" and page.model("colormap", "value") == "fire"
-        assert page.grid().values.sum() == 300_000  # the whole data, counted
-        assert page.errors == []
-    finally:
-        page.close()
+
+def test_choices_in_the_address_not_on_offer_are_reported_and_replaced(
+    server: ServerProcess, open_page: OpenPage
+) -> None:
+    page = open_page(server.url + "?agg=median&cmap=nope")
+    page.wait_for_image()
+    message = page.model("message", "text")
+    assert "agg=&#x27;median&#x27; in the address is not one of" in message
+    assert "cmap=&#x27;nope&#x27; in the address is not one of [&#x27;fire&#x27;, &#x27;bmy&#x27;" in message
+    assert page.model("reduction", "value") == "count" and page.model("colormap", "value") == "fire"
+    assert page.grid().values.sum() == 300_000  # the whole data, counted
+    assert page.errors == []
 
 
 HISTOGRAMS = """() => {
@@ -899,38 +711,32 @@ def assert_bars_on_the_pixels(page: Page) -> None:
         np.testing.assert_allclose(found_edges, edges, rtol=0, atol=1e-9 * size)
 
 
-def test_histograms_are_drawn_beside_the_image_and_follow_a_zoom(browser: Any, server: ServerProcess) -> None:
-    page = Page(browser, server.url)
-    try:
-        page.wait_for_image()
-        page.wait_for(
-            lambda: sum(page.page.evaluate(HISTOGRAMS)["per_column"]) == 300_000, "no histograms drawn"
-        )
-        assert_histograms_match(page)
-        frames = page.page.evaluate(HISTOGRAMS)["frames"]
-        main, above, right = frames["main"], frames["above"], frames["right"]
-        assert (above[0], above[2]) == (main[0], main[2])  # the same pixel columns
-        assert (right[1], right[3]) == (main[1], main[3])  # the same pixel rows
-        assert above[1] + above[3] <= main[1] and right[0] >= main[0] + main[2]
-        time.sleep(0.3)
-        for name, (x, y, width, height) in (("above", above), ("right", right)):
-            clip = {"x": x, "y": y, "width": width, "height": height}
-            assert painted_fraction(page.page.screenshot(clip=clip)) > 0.1, f"no bars {name}"
+def test_histograms_are_drawn_beside_the_image_and_follow_a_zoom(home_page: Page) -> None:
+    page = home_page
+    page.wait_for(lambda: sum(page.page.evaluate(HISTOGRAMS)["per_column"]) == 300_000, "no histograms drawn")
+    assert_histograms_match(page)
+    frames = page.page.evaluate(HISTOGRAMS)["frames"]
+    main, above, right = frames["main"], frames["above"], frames["right"]
+    assert (above[0], above[2]) == (main[0], main[2])  # the same pixel columns
+    assert (right[1], right[3]) == (main[1], main[3])  # the same pixel rows
+    assert above[1] + above[3] <= main[1] and right[0] >= main[0] + main[2]
+    time.sleep(0.3)
+    for name, (x, y, width, height) in (("above", above), ("right", right)):
+        clip = {"x": x, "y": y, "width": width, "height": height}
+        assert painted_fraction(page.page.screenshot(clip=clip)) > 0.1, f"no bars {name}"
 
-        box = page.page.evaluate(FRAME_BOX)
-        page.page.mouse.move(box["x"] + box["width"] / 3, box["y"] + box["height"] / 3)
-        page.page.mouse.wheel(0, -100)
-        zoomed = page.settle_one_image(0)
-        assert_image_matches_ranges(zoomed, page.ranges())
-        page.wait_for(
-            lambda: sum(page.page.evaluate(HISTOGRAMS)["per_column"]) == page.grid().values.sum(),
-            "the histograms did not follow the zoom",
-        )
-        assert page.grid().values.sum() < 300_000
-        assert_histograms_match(page)
-        assert page.errors == [] and page.warnings == []
-    finally:
-        page.close()
+    box = page.frame_box()
+    page.page.mouse.move(box["x"] + box["width"] / 3, box["y"] + box["height"] / 3)
+    page.page.mouse.wheel(0, -100)
+    zoomed = page.settle_one_image(0)
+    assert_image_matches_ranges(zoomed, page.ranges())
+    page.wait_for(
+        lambda: sum(page.page.evaluate(HISTOGRAMS)["per_column"]) == page.grid().values.sum(),
+        "the histograms did not follow the zoom",
+    )
+    assert page.grid().values.sum() < 300_000
+    assert_histograms_match(page)
+    assert page.errors == [] and page.warnings == []
 
 
 BOX_SELECT_OVERLAY = """() => {
@@ -940,94 +746,119 @@ BOX_SELECT_OVERLAY = """() => {
 }"""
 
 
-def test_box_select_counts_the_rows_in_a_dragged_box(
-    browser: Any, server: ServerProcess, tmp_path: Path
-) -> None:
+def test_box_select_counts_the_rows_in_a_dragged_box(readme_page: Page, tmp_path: Path) -> None:
     import re
 
     from pipeline import SyntheticSource
 
-    page = Page(browser, server.url)
-    try:
-        page.wait_for_image()
-        assert page.text("selection") == ""
-        page.page.locator(".bk-tool-icon-box-select").click()
-        box = page.page.evaluate(FRAME_BOX)
-        page.page.mouse.move(box["x"] + 0.35 * box["width"], box["y"] + 0.3 * box["height"])
-        page.page.mouse.down()
-        page.page.mouse.move(box["x"] + 0.6 * box["width"], box["y"] + 0.65 * box["height"], steps=10)
-        page.page.mouse.up()
-        page.wait_for(lambda: " rows in x " in (page.text("selection") or ""), "no count of the box")
-        x0, x1, y0, y1 = page.page.evaluate(BOX_SELECT_OVERLAY)  # the box, in data space
-        frame = SyntheticSource(rows=300_000).load()
-        inside = int((frame["a"].between(x0, x1) & frame["b"].between(y0, y1)).sum())
-        shown = re.fullmatch(
-            r"([\d,]+) rows in x (\S+) to (\S+), y (\S+) to (\S+)", page.text("selection") or ""
-        )
-        assert shown is not None, page.text("selection")
-        assert int(shown[1].replace(",", "")) == inside > 10_000
-        assert [float(end) for end in shown.groups()[1:]] == pytest.approx([x0, x1, y0, y1], abs=0.01)
-        assert page.images() == []  # counting renders no image
-        page.page.mouse.move(0, 0)  # off the plot, and no focus ring, for the picture
-        page.wait_for(lambda: page.readout() == [], "the read-out did not hide")
-        page.page.evaluate("() => document.activeElement && document.activeElement.blur()")
-        time.sleep(0.3)
-        target = HISTOGRAMS_SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") else tmp_path / "histograms.png"
-        page.page.screenshot(path=str(target))
-        assert page.errors == [] and page.warnings == []
-    finally:
-        page.close()
+    page = readme_page
+    assert page.text("selection") == ""
+    page.page.locator(".bk-tool-icon-box-select").click()
+    box = page.frame_box()
+    x, y = box["x"] + 0.35 * box["width"], box["y"] + 0.3 * box["height"]
+    page.drag(x, y, 0.25 * box["width"], 0.35 * box["height"], steps=10)
+    page.wait_for(lambda: " rows in x " in (page.text("selection") or ""), "no count of the box")
+    x0, x1, y0, y1 = page.page.evaluate(BOX_SELECT_OVERLAY)  # the box, in data space
+    frame = SyntheticSource(rows=300_000).load()
+    inside = int((frame["a"].between(x0, x1) & frame["b"].between(y0, y1)).sum())
+    shown = re.fullmatch(r"([\d,]+) rows in x (\S+) to (\S+), y (\S+) to (\S+)", page.text("selection") or "")
+    assert shown is not None, page.text("selection")
+    assert int(shown[1].replace(",", "")) == inside > 10_000
+    assert [float(end) for end in shown.groups()[1:]] == pytest.approx([x0, x1, y0, y1], abs=0.01)
+    assert page.images() == []  # counting renders no image
+    page.page.mouse.move(0, 0)  # off the plot, and no focus ring, for the picture
+    page.wait_for(lambda: page.readout() == [], "the read-out did not hide")
+    page.page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    time.sleep(0.3)
+    target = HISTOGRAMS_SCREENSHOT if os.environ.get("UPDATE_SCREENSHOT") else tmp_path / "histograms.png"
+    page.page.screenshot(path=str(target))
+    assert page.errors == [] and page.warnings == []
 
 
 DOWNLOAD_SOURCE_EMPTY = "() => Bokeh.documents[0].get_model_by_name('download').data.filename.length == 0"
 
 
-def test_downloads_save_the_grid_and_the_image(browser: Any, server: ServerProcess) -> None:
+def test_downloads_save_the_grid_and_the_image(server: ServerProcess, open_page: OpenPage) -> None:
     import numpy as np
     from PIL import Image
 
-    page = Page(browser, server.url + "?x0=-1&x1=1.5&y0=-0.5&y1=2")
-    try:
-        page.wait_for_image()
-        grid = page.grid()
-        with page.page.expect_download(timeout=30_000) as download:
-            page.page.get_by_role("button", name="Download grid (.npy)").click()
-        assert download.value.suggested_filename == "count.npy"
-        saved = np.load(download.value.path(), allow_pickle=False)
-        assert saved.dtype.kind == "u" and saved.shape == (600, 800)
-        np.testing.assert_array_equal(saved, grid.values)
-        page.page.wait_for_function(DOWNLOAD_SOURCE_EMPTY, timeout=10_000)  # the page keeps no copy
+    page = open_page(server.url + "?x0=-1&x1=1.5&y0=-0.5&y1=2")
+    page.wait_for_image()
+    grid = page.grid()
+    with page.page.expect_download(timeout=30_000) as download:
+        page.page.get_by_role("button", name="Download grid (.npy)").click()
+    assert download.value.suggested_filename == "count.npy"
+    saved = np.load(download.value.path(), allow_pickle=False)
+    assert saved.dtype.kind == "u" and saved.shape == grid.values.shape  # the plot's device pixels
+    np.testing.assert_array_equal(saved, grid.values)
+    page.page.wait_for_function(DOWNLOAD_SOURCE_EMPTY, timeout=10_000)  # the page keeps no copy
 
-        with page.page.expect_download(timeout=30_000) as download:
-            page.page.get_by_role("button", name="Download PNG").click()
-        assert download.value.suggested_filename == "count.png"
-        with Image.open(download.value.path()) as image:
-            assert (image.format, image.mode, image.size) == ("PNG", "RGBA", (800, 600))
-            alpha = np.asarray(image)[::-1, :, 3]  # bottom row first, as the grid
-        assert ((alpha == 0) == (grid.values == 0)).all()  # empty pixels are transparent
-        assert page.images() == [] and page.errors == []
-    finally:
-        page.close()
+    with page.page.expect_download(timeout=30_000) as download:
+        page.page.get_by_role("button", name="Download PNG").click()
+    assert download.value.suggested_filename == "count.png"
+    with Image.open(download.value.path()) as image:
+        assert (image.format, image.mode, image.size) == ("PNG", "RGBA", grid.values.shape[::-1])
+        alpha = np.asarray(image)[::-1, :, 3]  # bottom row first, as the grid
+    assert ((alpha == 0) == (grid.values == 0)).all()  # empty pixels are transparent
+    assert page.images() == [] and page.errors == []
 
 
-def test_packed_grids_are_unpacked_exactly_in_the_page(browser: Any, server: ServerProcess) -> None:
+# zoomed far out, the whole data falls in a few pixels, with more than 255 rows each: a uint16
+# grid, sent as zigzag differences in byte planes; then a float64 grid of means
+@pytest.mark.parametrize(
+    ("query", "dtype"),
+    [("?x0=-400&x1=400&y0=-300&y1=300", "uint16"), ("?agg=mean&column=value", "float64")],
+    ids=["uint16-counts", "float64-means"],
+)
+def test_packed_grids_are_unpacked_exactly_in_the_page(
+    server: ServerProcess, open_page: OpenPage, query: str, dtype: str
+) -> None:
     import numpy as np
 
-    # zoomed far out, the whole data falls in a few pixels, with more than 255 rows each: a
-    # uint16 grid, sent as zigzag differences in byte planes; then a float64 grid of means
-    for query, dtype in (("?x0=-400&x1=400&y0=-300&y1=300", "uint16"), ("?agg=mean&column=value", "float64")):
-        page = Page(browser, server.url + query)
-        try:
-            page.wait_for_image()
-            assert page.page.evaluate(IMAGE_DTYPE) == dtype
-            grid = page.grid()
-            with page.page.expect_download(timeout=30_000) as download:
-                page.page.get_by_role("button", name="Download grid (.npy)").click()
-            saved = np.load(download.value.path(), allow_pickle=False)
-            assert saved.dtype == np.dtype(dtype)
-            np.testing.assert_array_equal(grid.values, saved)  # NaNs where the server has them
-            if dtype == "uint16":
-                assert saved.max() > 255 and saved.sum() == 300_000
-            assert page.errors == []
-        finally:
-            page.close()
+    page = open_page(server.url + query)
+    page.wait_for_image()
+    assert page.page.evaluate(IMAGE_DTYPE) == dtype
+    grid = page.grid()
+    with page.page.expect_download(timeout=30_000) as download:
+        page.page.get_by_role("button", name="Download grid (.npy)").click()
+    saved = np.load(download.value.path(), allow_pickle=False)
+    assert saved.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(grid.values, saved)  # NaNs where the server has them
+    if dtype == "uint16":
+        assert saved.max() > 255 and saved.sum() == 300_000
+    assert page.errors == []
+
+
+FITTED = """() => {
+    const doc = Bokeh.documents[0];
+    const view = Bokeh.index.find_one(doc.get_model_by_name('main_plot'));
+    const grid = doc.get_model_by_name('image_source').data.image[0];
+    return {frame: [view.frame.bbox.width, view.frame.bbox.height], grid: grid.shape,
+            window: [window.innerWidth, window.innerHeight], ratio: window.devicePixelRatio};
+}"""
+
+
+def assert_grid_fills_the_frame_in_device_pixels(page: Page) -> None:
+    fitted = page.page.evaluate(FITTED)
+    (width, height), (rows, columns) = fitted["frame"], fitted["grid"]
+    assert width > 0.7 * fitted["window"][0]  # most of the window's width
+    assert columns == pytest.approx(width * fitted["ratio"], rel=0.02)
+    assert rows == pytest.approx(height * fitted["ratio"], rel=0.02)
+
+
+def test_the_plot_fills_the_window_at_the_screens_resolution(
+    server: ServerProcess, open_page: OpenPage
+) -> None:
+    page = open_page(server.url, {"width": 1600, "height": 1000}, 2)
+    page.wait_for_image()
+    assert_grid_fills_the_frame_in_device_pixels(page)
+    assert page.grid().values.sum() == 300_000  # the whole data, at the new size
+    before = page.page.evaluate(FITTED)
+    page.page.set_viewport_size({"width": 1100, "height": 800})
+    page.wait_for(
+        lambda: page.page.evaluate(FITTED)["grid"] != before["grid"], "no image at the new size", timeout=20
+    )
+    page.wait_until_no_new_image()
+    assert_grid_fills_the_frame_in_device_pixels(page)
+    assert len(page.images()) == 1  # one image for the resize, once it settled
+    assert page.errors == []

@@ -1,17 +1,16 @@
-// arguments: source, always_integers
-// A tick label that stays short at any scale: 950, 1.2k, 200k, 3.4M, 1.2B.
+// arguments: source
+// A tick label that stays short at any scale: 950, 1.2K, 200K, 3.4M, 1.2B.
 //
 // The code of a CustomJSTickFormatter: BokehJS calls it for each `tick` (of `ticks`, at `index`).
-// Counts are labelled as integers; so is every tick when `always_integers` (the histograms' rows),
-// and otherwise when the grid in `source` (the page's exact image) holds integers, as count grids
-// do. A label that would repeat the one before it (two equal-histogram ticks within one count)
-// is left empty.
+// The colour bar's labels: whole numbers when the grid in `source` (the page's exact image) holds
+// integers, as count grids do. A label that would repeat the one before it (two equal-histogram
+// ticks within one count) is left empty.
 const grid = source.data.image.length ? source.data.image[0] : null
-const integers = always_integers || (grid != null && !(grid instanceof Float32Array || grid instanceof Float64Array))
+const integers = grid != null && !(grid instanceof Float32Array || grid instanceof Float64Array)
 
 function label(value) {
   const size = Math.abs(value)
-  for (const [scale, suffix] of [[1e9, "B"], [1e6, "M"], [1e3, "k"]]) {
+  for (const [scale, suffix] of [[1e9, "B"], [1e6, "M"], [1e3, "K"]]) {
     if (size >= scale)
       return `${Number((value / scale).toPrecision(3))}${suffix}`
   }

@@ -43,6 +43,7 @@ function fit(tries = 100) {
   const pixels = {width: [Math.round(width * scale)], height: [Math.round(height * scale)]}
   if (pixels.width[0] != screen.data.width[0] || pixels.height[0] != screen.data.height[0])
     screen.data = pixels
+  plot._fitted = [pixels.height[0], pixels.width[0]]  // the grid shape to come, for tests
 }
 
 // the layout settles after the document is ready: fit once it has been drawn
