@@ -823,3 +823,39 @@ def test_positive_span_of_counts_and_of_other_values() -> None:
     assert positive_span(np.zeros((2, 2), dtype=np.uint8), counts=True) is None
     assert positive_span(np.array([[np.nan, -1.0], [0.25, 4.0]]), counts=False) == (0.25, 4.0)
     assert positive_span(np.array([[np.nan, -1.0], [0.0, np.inf]]), counts=False) is None
+
+
+def test_the_page_s_plot_size_sets_the_grid_size(app_document: Document) -> None:
+    doc = app_document
+    assert np.asarray(wait_for_image(doc)["image"][0]).shape == (30, 40)  # --width 40 --height 30
+    doc.get_model_by_name("screen").data = {"width": [64], "height": [48]}  # as the page reports it
+    wire = doc.get_model_by_name("image_wire")
+    wait_until(doc, lambda: wire.data["columns"] == [64], "no image at the page's size")
+    grid = np.asarray(page_image(doc)["image"][0])
+    assert grid.shape == (48, 64) and grid.sum() == 20_000  # every row, at the new size
+
+
+def test_a_bad_plot_size_is_reported_and_the_image_kept(app_document: Document) -> None:
+    doc = app_document
+    wait_for_image(doc)
+    packed = doc.get_model_by_name("image_wire").data["packed"][0]
+    doc.get_model_by_name("screen").data = {"width": [0], "height": [48]}
+    assert doc.get_model_by_name("message").text == ("canvas width must be between 1 and 4096 pixels, got 0")
+    doc.get_model_by_name("screen").data = {"width": []}
+    assert "the page reported its plot&#x27;s size as" in doc.get_model_by_name("message").text
+    time.sleep(0.1)
+    run_pending_callbacks(doc)
+    assert doc.get_model_by_name("image_wire").data["packed"][0] is packed
+
+
+def test_the_title_names_the_table_and_the_column_select_follows_the_reduction(
+    app_document: Document,
+) -> None:
+    doc = app_document
+    assert doc.get_model_by_name("title").text == "<b>synthetic</b> &middot; 20,000 rows &middot; x: a, y: b"
+    column = doc.get_model_by_name("column")
+    assert column.disabled  # count reads no column
+    doc.get_model_by_name("reduction").value = "mean"
+    assert not column.disabled
+    doc.get_model_by_name("reduction").value = "count"
+    assert column.disabled and column.value == "value"  # kept for the next reduction that reads one
