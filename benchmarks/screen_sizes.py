@@ -39,8 +39,9 @@ REPEATS = 5
 FULL = Viewport(-4.5, 4.5, -4.5, 4.5)
 
 
-def page_grids() -> dict[str, tuple[int, int]]:
-    """The grid (columns, rows) a page receives at each screen, from a small server."""
+def page_grids(shots: Path) -> dict[str, tuple[int, int]]:
+    """The grid (columns, rows) a page receives at each screen, from a small server; a
+    screenshot of each page goes to ``shots``."""
     from playwright.sync_api import sync_playwright
 
     grids = {}
@@ -54,6 +55,7 @@ def page_grids() -> dict[str, tuple[int, int]]:
             page.wait_for_timeout(SETTLE_MS)  # the first image comes at the default size, before the fit
             rows, columns = page.wait_for_function(GRID_SHAPE, timeout=60_000).json_value()
             grids[f"{width}x{height} @{ratio}x"] = (columns, rows)
+            page.screenshot(path=str(shots / f"window-{width}x{height}@{ratio}x.png"))
             page.close()
         browser.close()
     return grids
@@ -97,7 +99,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=70_000_000)
     parser.add_argument("--output", type=Path, default=Path("benchmarks/results/screen_sizes.json"))
     options = parser.parse_args()
-    figures = render_figures(options.rows, page_grids())
+    options.output.parent.mkdir(parents=True, exist_ok=True)
+    figures = render_figures(options.rows, page_grids(options.output.parent))
     print(f"{options.rows:,} rows, full view, count")
     print(f"{'screen':16} {'grid':>10} {'render ms':>10} {'packed KB':>10} {'deflated KB':>12}")
     for screen, row in figures.items():
@@ -105,7 +108,6 @@ def main() -> None:
             f"{screen:16} {row['grid']:>10} {row['render_median_ms']:>10} {row['packed_kb']:>10} "
             f"{row['deflated_kb']:>12}"
         )
-    options.output.parent.mkdir(parents=True, exist_ok=True)
     options.output.write_text(json.dumps({"rows": options.rows, "screens": figures}, indent=2))
 
 
