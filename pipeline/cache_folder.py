@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 __all__ = ["FolderEntry", "entries_of", "hold_in_use", "trim"]
 
 logger = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
-# the lock files this process holds open, one per entry it maps (the lock lives while it is open)
-_HELD: dict[Path, IO[bytes]] = {}
+# descriptors of the lock files this process holds open, one per entry it maps (the lock lives
+# while the descriptor is open, so until the process ends)
+_HELD: dict[Path, int] = {}
 
 
 def _in_use_file(entry: Path) -> Path:
@@ -36,9 +37,9 @@ def hold_in_use(entry: Path) -> None:
     """
     try:
         if entry not in _HELD:
-            lock = open(_in_use_file(entry), "a+b")  # held open for the process's life
-            fcntl.flock(lock, fcntl.LOCK_SH)
-            _HELD[entry] = lock
+            descriptor = os.open(_in_use_file(entry), os.O_RDWR | os.O_CREAT, 0o644)
+            fcntl.flock(descriptor, fcntl.LOCK_SH)
+            _HELD[entry] = descriptor
         (entry / MANIFEST).touch()
     except OSError as err:
         logger.debug("cannot mark cache entry %s in use: %s", entry, err)
