@@ -51,3 +51,13 @@ def test_browser_latency_benchmark_smoke(tmp_path: Path) -> None:
     assert deep["wheel_median_ms"] > 0 and deep["drag_median_ms"] > 0 and deep["bytes_per_update"] > 0
     assert written["default_view"]["bytes_per_update"] > 0
     assert written["many_pages"]["images"] == 2 * 2  # both pages got an image for each gesture
+
+
+@pytest.mark.server
+def test_warm_start_benchmark_smoke(tmp_path: Path) -> None:
+    from benchmarks import warm_start
+
+    report = warm_start.run(rows=20_000, cache_dir=tmp_path, window=1.0, later=2.0)
+    first, later = report["first_window"], report["later_window"]
+    assert first["images"] > 0 and later["images"] > 0
+    assert first["max_ms"] >= first["median_ms"] > 0 and report["ratio"] > 0
