@@ -121,6 +121,14 @@ class Page:
         if isinstance(payload, str):
             self.sent.append(payload)
 
+    def wait_for_model(self, name: str, timeout: float = 60.0) -> None:
+        """Wait until the page's document holds a model called ``name``."""
+        self.page.wait_for_function(
+            "(name) => window.Bokeh && Bokeh.documents[0] && Bokeh.documents[0].get_model_by_name(name)",
+            arg=name,
+            timeout=timeout * 1000,
+        )
+
     def wait_for_image(self) -> None:
         """Wait for the first image at the plot's size, then record each image that follows
         (see :meth:`images`)."""

@@ -256,10 +256,7 @@ def slow_server() -> Iterator[ServerProcess]:
 
 def test_loading_progress_then_plot(slow_server: ServerProcess, open_page: OpenPage) -> None:
     page = open_page(slow_server.url)
-    page.page.wait_for_function(
-        "() => window.Bokeh && Bokeh.documents[0] && Bokeh.documents[0].get_model_by_name('loading')",
-        timeout=60_000,
-    )
+    page.wait_for_model("loading")
     assert "Loading" in (page.text("loading") or "")
     assert "rows (" in (page.text("loading") or "")  # rows loaded and percent
     page.wait_for_image()
@@ -285,10 +282,7 @@ def bad_server(tmp_path: Path) -> Iterator[ServerProcess]:
 
 def test_bad_source_shows_an_error_page(bad_server: ServerProcess, open_page: OpenPage) -> None:
     page = open_page(bad_server.url)
-    page.page.wait_for_function(
-        "() => window.Bokeh && Bokeh.documents[0] && Bokeh.documents[0].get_model_by_name('error')",
-        timeout=60_000,
-    )
+    page.wait_for_model("error")
     assert "missing.csv' does not exist" in page.page.locator("pre").inner_text()
     assert page.errors == []
 
