@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .backends import BACKENDS as BACKEND_FACTORIES
+from .column_types import DEFAULT_MAX_LEVELS, OTHER_LEVEL
 from .columnar_copy import default_cache_dir
 from .sources import SOURCE_SUFFIXES
 from .viewport import MAX_CANVAS_PIXELS
@@ -105,7 +106,20 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("x", str, None, "column for the horizontal axis (default: 'x', or 'a' for synthetic data)"),
     Option("y", str, None, "column for the vertical axis (default: 'y', or 'b' for synthetic data)"),
-    Option("columns", _column_list, (), "comma-separated extra numeric columns to load for sum/mean/min/max"),
+    Option(
+        "columns",
+        _column_list,
+        (),
+        "comma-separated extra columns to load: numeric ones for sum/mean/min/max/std, text and "
+        "boolean ones as categories for count by category",
+    ),
+    Option(
+        "max_levels",
+        _bounded_int("max-levels", 2, 256),
+        DEFAULT_MAX_LEVELS,
+        "most levels a text column keeps; the least frequent of the rest are read as "
+        f"{OTHER_LEVEL!r} (default {{default}})",
+    ),
     Option(
         "rows",
         _bounded_int("rows", 1, 2_000_000_000),

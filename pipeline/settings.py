@@ -40,6 +40,7 @@ class Settings:
     # made per instance: the default folder follows $XDG_CACHE_HOME at the time
     cache_dir: Path | None = field(default_factory=OPTIONS_BY_NAME["cache_dir"].make_default)
     cache_dir_gb: int = OPTIONS_BY_NAME["cache_dir_gb"].default
+    max_levels: int = OPTIONS_BY_NAME["max_levels"].default
     backend: str = OPTIONS_BY_NAME["backend"].default
     min_count: int = OPTIONS_BY_NAME["min_count"].default
     scheduler: str | None = OPTIONS_BY_NAME["scheduler"].default
@@ -56,7 +57,13 @@ class Settings:
             return SyntheticSource(
                 rows=self.rows, seed=self.seed, x=self.x or "a", y=self.y or "b", threads=self.threads
             )
-        return open_source(self.source, x=self.x or "x", y=self.y or "y", extra_columns=self.columns)
+        return open_source(
+            self.source,
+            x=self.x or "x",
+            y=self.y or "y",
+            extra_columns=self.columns,
+            max_levels=self.max_levels,
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from .column_types import DEFAULT_MAX_LEVELS, read_column
 from .errors import ColumnError, SourceError
 
 __all__ = [
@@ -164,20 +165,27 @@ def _check_columns(source: FileSource, available: Sequence[str]) -> None:
 
 
 def _to_frame(source: FileSource, table: pa.Table) -> pd.DataFrame:
-    """Arrow table -> pandas frame with float64 coordinates, checking column types."""
+    """Arrow table -> pandas frame: float64 coordinates, each other column read by its type
+    (:func:`pipeline.column_types.read_column`: text and booleans become categories)."""
     if table.num_rows == 0:
         raise SourceError(f"{source.path} holds no rows")
     frame = table.to_pandas(split_blocks=True, self_destruct=True)
-    for name in (source.x, source.y):
-        column = frame[name]
-        if not pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype):
-            sample = column.dropna().head(3).tolist()
+    for name in source.columns:
+        read = read_column(name, frame[name], source.max_levels)
+        if name in (source.x, source.y) and not _is_number(read.values):
+            sample = frame[name].dropna().head(3).tolist()
             raise ColumnError(
-                f"column {name!r} of {source.path} is not numeric (dtype {column.dtype}, "
+                f"column {name!r} of {source.path} is not numeric (dtype {frame[name].dtype}, "
                 f"values such as {sample!r}); choose a numeric column for x and y"
             )
-        frame[name] = column.astype(np.float64)
+        if read.note:
+            logger.info("%s: %s", source.path, read.note)
+        frame[name] = read.values.astype(np.float64) if name in (source.x, source.y) else read.values
     return frame[list(source.columns)]
+
+
+def _is_number(column: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype)
 
 
 @dataclass(frozen=True)
@@ -188,6 +196,7 @@ class FileSource(DataSource):
     x: str
     y: str
     extra_columns: tuple[str, ...] = ()
+    max_levels: int = DEFAULT_MAX_LEVELS  # a text column's levels, "other" included
 
     suffixes: ClassVar[tuple[str, ...]] = ()
 
@@ -206,6 +215,7 @@ class FileSource(DataSource):
             "bytes": stat.st_size,
             "modified_ns": stat.st_mtime_ns,
             "columns": list(self.columns),
+            "max_levels": self.max_levels,
         }
 
 
@@ -289,14 +299,19 @@ SOURCE_SUFFIXES = tuple(s for kind in FILE_SOURCES for s in kind.suffixes)
 
 
 def open_source(
-    path: str | os.PathLike[str], *, x: str, y: str, extra_columns: Sequence[str] = ()
+    path: str | os.PathLike[str],
+    *,
+    x: str,
+    y: str,
+    extra_columns: Sequence[str] = (),
+    max_levels: int = DEFAULT_MAX_LEVELS,
 ) -> FileSource:
     """The file source for ``path``, chosen by its suffix."""
     file_path = Path(path)
     name = file_path.name.lower()
     for kind in FILE_SOURCES:
         if name.endswith(kind.suffixes):
-            return kind(path=file_path, x=x, y=y, extra_columns=tuple(extra_columns))
+            return kind(path=file_path, x=x, y=y, extra_columns=tuple(extra_columns), max_levels=max_levels)
     raise SourceError(
         f"cannot tell the format of {str(file_path)!r}; expected a name ending in one of "
         f"{list(SOURCE_SUFFIXES)}"
