@@ -91,6 +91,14 @@ def _bounded_int(name: str, low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+def _delimiter(text: str) -> str:
+    """One character; a backslash and t (as a shell passes it) or "tab" for a tab."""
+    delimiter = "\t" if text in ("\\t", "tab") else text
+    if len(delimiter) != 1:
+        raise argparse.ArgumentTypeError(f"delimiter must be one character (or \\t), got {text!r}")
+    return delimiter
+
+
 def _column_list(text: str) -> tuple[str, ...]:
     """The names in a comma-separated list, blanks dropped."""
     return tuple(name.strip() for name in text.split(",") if name.strip())
@@ -103,6 +111,12 @@ OPTIONS: tuple[Option, ...] = (
         None,
         f"CSV or Parquet file to serve ({', '.join(SOURCE_SUFFIXES)}); "
         "default: synthetic standard normal points",
+    ),
+    Option(
+        "delimiter",
+        _delimiter,
+        None,
+        "the CSV file's delimiter, one character (default: found in its first lines: , ; tab or |)",
     ),
     Option("x", str, None, "column for the horizontal axis (default: 'x', or 'a' for synthetic data)"),
     Option("y", str, None, "column for the vertical axis (default: 'y', or 'b' for synthetic data)"),

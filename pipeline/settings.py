@@ -41,6 +41,7 @@ class Settings:
     cache_dir: Path | None = field(default_factory=OPTIONS_BY_NAME["cache_dir"].make_default)
     cache_dir_gb: int = OPTIONS_BY_NAME["cache_dir_gb"].default
     max_levels: int = OPTIONS_BY_NAME["max_levels"].default
+    delimiter: str | None = OPTIONS_BY_NAME["delimiter"].default
     backend: str = OPTIONS_BY_NAME["backend"].default
     min_count: int = OPTIONS_BY_NAME["min_count"].default
     scheduler: str | None = OPTIONS_BY_NAME["scheduler"].default
@@ -63,6 +64,7 @@ class Settings:
             y=self.y or "y",
             extra_columns=self.columns,
             max_levels=self.max_levels,
+            delimiter=self.delimiter,
         )
 
 

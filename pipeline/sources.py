@@ -31,6 +31,7 @@ from .errors import ColumnError, SourceError
 
 __all__ = [
     "SOURCE_SUFFIXES",
+    "ArrowSource",
     "CsvSource",
     "DataSource",
     "ParquetSource",
@@ -49,6 +50,9 @@ SYNTHETIC_CATEGORIES = ("east", "north", "west", "south", "centre")
 CENTRE_RADIUS = 0.5
 SYNTHETIC_CHUNK_ROWS = 1 << 20
 CSV_BLOCK_BYTES = 16 << 20  # bytes Arrow parses per block (and per thread)
+SNIFF_BYTES = 64 << 10  # bytes of a CSV file read to find its header and delimiter
+SNIFF_LINES = 20
+DELIMITERS = ",;\t|"
 
 
 def compass_codes(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]) -> npt.NDArray[np.int8]:
@@ -221,15 +225,22 @@ class FileSource(DataSource):
 
 @dataclass(frozen=True)
 class CsvSource(FileSource):
-    """A CSV file with a header row, parsed by Arrow's multi-threaded reader."""
+    """A CSV file with a header row, parsed by Arrow's multi-threaded reader; plain, gzip or
+    zstd compressed. Its delimiter is given, or found in its first lines (comma, semicolon,
+    tab or bar)."""
 
-    suffixes: ClassVar[tuple[str, ...]] = (".csv", ".csv.gz")
+    suffixes: ClassVar[tuple[str, ...]] = (".csv", ".csv.gz", ".csv.zst", ".tsv")
+    delimiter: str | None = None
+
+    def identity(self) -> dict[str, object]:
+        return {**super().identity(), "delimiter": self.delimiter}
 
     def load(self, progress: ProgressCallback = _ignore_progress) -> pd.DataFrame:
         total_bytes = max(self.path.stat().st_size, 1)
         _check_columns(self, self._header())
         # One reader per open file: Arrow reads ahead on its own threads, so a second reader
         # (or a seek) on the same file object would race with it.
+        delimiter = self._delimiter()
         with open(self.path, "rb") as raw, self._decompressed(raw) as stream:
             batches = []
             rows = 0
@@ -237,6 +248,7 @@ class CsvSource(FileSource):
                 reader = pacsv.open_csv(
                     stream,
                     read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+                    parse_options=pacsv.ParseOptions(delimiter=delimiter),
                     convert_options=pacsv.ConvertOptions(include_columns=list(self.columns)),
                 )
                 fraction = 0.0
@@ -252,20 +264,42 @@ class CsvSource(FileSource):
             table = pa.Table.from_batches(batches, schema=reader.schema)
         return _to_frame(self, table)
 
-    def _header(self) -> list[str]:
-        """The column names in the file's first line."""
+    def _first_lines(self) -> list[str]:
+        """The first lines of the file, decompressed and decoded."""
         with open(self.path, "rb") as raw, self._decompressed(raw) as stream:
             try:
-                first_line = stream.readline().decode("utf-8-sig")
-            except (OSError, EOFError, UnicodeDecodeError) as err:
+                head = stream.read(SNIFF_BYTES).decode("utf-8-sig", errors="strict")
+            except UnicodeDecodeError as err:
+                if err.start < SNIFF_BYTES - 4:  # not a character cut at the end of the sample
+                    raise SourceError(f"{self.path} is not a readable CSV file: {err}") from err
+                head = err.object[: err.start].decode("utf-8-sig")
+            except (OSError, EOFError, pa.ArrowException) as err:
                 raise SourceError(f"{self.path} is not a readable CSV file: {err}") from err
-        if not first_line.strip():
+        return head.splitlines()[:SNIFF_LINES] if head.strip() else []
+
+    def _delimiter(self) -> str:
+        """The given delimiter, or the one the first lines use."""
+        if self.delimiter is not None:
+            return self.delimiter
+        lines = self._first_lines()
+        try:
+            return csv.Sniffer().sniff("\n".join(lines), delimiters=DELIMITERS).delimiter
+        except csv.Error:  # one column, or no sample to judge by
+            return "\t" if self.path.name.lower().endswith(".tsv") else ","
+
+    def _header(self) -> list[str]:
+        """The column names in the file's first line."""
+        lines = self._first_lines()
+        if not lines or not lines[0].strip():
             raise SourceError(f"{self.path} is not a readable CSV file: its first line (the header) is empty")
-        return next(csv.reader([first_line]))
+        return next(csv.reader([lines[0]], delimiter=self._delimiter()))
 
     def _decompressed(self, raw: BinaryIO) -> contextlib.AbstractContextManager[BinaryIO]:
-        if self.path.name.lower().endswith(".gz"):
+        name = self.path.name.lower()
+        if name.endswith(".gz"):
             return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+        if name.endswith(".zst"):
+            return pa.CompressedInputStream(pa.PythonFile(raw, mode="r"), "zstd")  # type: ignore[no-any-return]
         return contextlib.nullcontext(raw)
 
 
@@ -294,7 +328,28 @@ class ParquetSource(FileSource):
         return _to_frame(self, pa.concat_tables(tables))
 
 
-FILE_SOURCES: tuple[type[FileSource], ...] = (CsvSource, ParquetSource)
+@dataclass(frozen=True)
+class ArrowSource(FileSource):
+    """An Arrow IPC file (Feather version 2), mapped and read one record batch at a time."""
+
+    suffixes: ClassVar[tuple[str, ...]] = (".arrow", ".feather", ".ipc")
+
+    def load(self, progress: ProgressCallback = _ignore_progress) -> pd.DataFrame:
+        try:
+            reader = pa.ipc.open_file(pa.memory_map(str(self.path)))
+        except (pa.ArrowInvalid, OSError) as err:
+            raise SourceError(f"{self.path} is not a readable Arrow IPC (Feather) file: {err}") from err
+        _check_columns(self, reader.schema.names)
+        batches = []
+        for number in range(reader.num_record_batches):
+            batches.append(reader.get_batch(number).select(list(self.columns)))
+            progress(sum(batch.num_rows for batch in batches), (number + 1) / reader.num_record_batches)
+        if not batches:
+            raise SourceError(f"{self.path} holds no rows")
+        return _to_frame(self, pa.Table.from_batches(batches))
+
+
+FILE_SOURCES: tuple[type[FileSource], ...] = (CsvSource, ParquetSource, ArrowSource)
 SOURCE_SUFFIXES = tuple(s for kind in FILE_SOURCES for s in kind.suffixes)
 
 
@@ -305,12 +360,15 @@ def open_source(
     y: str,
     extra_columns: Sequence[str] = (),
     max_levels: int = DEFAULT_MAX_LEVELS,
+    delimiter: str | None = None,
 ) -> FileSource:
-    """The file source for ``path``, chosen by its suffix."""
+    """The file source for ``path``, chosen by its suffix (``delimiter``: a CSV file's)."""
     file_path = Path(path)
     name = file_path.name.lower()
     for kind in FILE_SOURCES:
         if name.endswith(kind.suffixes):
+            if kind is CsvSource:
+                return CsvSource(file_path, x, y, tuple(extra_columns), max_levels, delimiter)
             return kind(path=file_path, x=x, y=y, extra_columns=tuple(extra_columns), max_levels=max_levels)
     raise SourceError(
         f"cannot tell the format of {str(file_path)!r}; expected a name ending in one of "

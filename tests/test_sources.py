@@ -121,3 +121,45 @@ def test_csv_of_many_blocks_reads_every_row_exactly(
     frame = open_source(path, x="x", y="y", extra_columns=["w"]).load(lambda rows, part: seen.append(part))
     pd.testing.assert_frame_equal(frame, written)
     assert len(seen) > 10 and seen == sorted(seen) and seen[-1] == 1.0
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_the_delimiter_is_found_in_the_first_lines(tmp_path: Path, delimiter: str) -> None:
+    lines = ["x,y,name".replace(",", delimiter), *(f"{i}{delimiter}{2 * i}{delimiter}p{i}" for i in range(5))]
+    path = write_csv(tmp_path / "points.csv", "\n".join(lines) + "\n")
+    frame = open_source(path, x="x", y="y", extra_columns=["name"]).load()
+    np.testing.assert_array_equal(frame["y"], [0.0, 2.0, 4.0, 6.0, 8.0])
+    assert list(frame["name"]) == [f"p{i}" for i in range(5)]
+
+
+def test_a_given_delimiter_wins(tmp_path: Path) -> None:
+    # a comma inside the values would make a guess waver: the option says what it is
+    path = write_csv(tmp_path / "points.csv", "x;y;note\n1;2;a,b\n3;4;c,d\n")
+    frame = open_source(path, x="x", y="y", extra_columns=["note"], delimiter=";").load()
+    assert list(frame["note"]) == ["a,b", "c,d"]
+
+
+def test_zstd_compressed_csv(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    path = tmp_path / "points.csv.zst"
+    with pa.CompressedOutputStream(str(path), "zstd") as out:
+        out.write(b"x,y,w\n1,2,0.5\n3,4,1.5\n")
+    frame = open_source(path, x="x", y="y", extra_columns=["w"]).load()
+    np.testing.assert_array_equal(frame["w"], [0.5, 1.5])
+
+
+def test_arrow_ipc_file_with_text_and_missing_values(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    from pipeline.column_types import MISSING_LEVEL
+
+    path = tmp_path / "points.feather"
+    table = pa.table({"x": [1.0, 2.0, None], "y": [1, 2, 3], "kind": ["p", None, "q"]})
+    feather.write_feather(table, str(path), chunksize=2)  # two record batches
+    progress: list[float] = []
+    frame = open_source(path, x="x", y="y", extra_columns=["kind"]).load(lambda r, f: progress.append(f))
+    assert progress == [0.5, 1.0]
+    np.testing.assert_array_equal(frame["x"], [1.0, 2.0, np.nan])
+    assert list(frame["kind"]) == ["p", MISSING_LEVEL, "q"]
