@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import glob
 import gzip
+import hashlib
+import json
 import logging
 import math
 import os
@@ -24,6 +27,7 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from .column_types import DEFAULT_MAX_LEVELS, read_column
@@ -34,6 +38,7 @@ __all__ = [
     "ArrowSource",
     "CsvSource",
     "DataSource",
+    "ParquetDatasetSource",
     "ParquetSource",
     "ProgressCallback",
     "SyntheticSource",
@@ -349,6 +354,55 @@ class ArrowSource(FileSource):
         return _to_frame(self, pa.Table.from_batches(batches))
 
 
+@dataclass(frozen=True)
+class ParquetDatasetSource(FileSource):
+    """A folder or a glob of Parquet files read as one table by pyarrow's dataset reader, batch by
+    batch. In a hive-partitioned folder (``carrier=UA/part-0.parquet``) each key is a column."""
+
+    def __post_init__(self) -> None:
+        if not self.files():
+            raise SourceError(f"no Parquet file in {str(self.path)!r}")
+
+    def files(self) -> list[Path]:
+        """The dataset's files, in a fixed order."""
+        if self.path.is_dir():
+            return sorted(path for path in self.path.rglob("*") if path.suffix in (".parquet", ".pq"))
+        return sorted(Path(name) for name in glob.glob(str(self.path)) if Path(name).is_file())
+
+    def identity(self) -> dict[str, object]:
+        stats = [(str(path), path.stat().st_size, path.stat().st_mtime_ns) for path in self.files()]
+        return {
+            "kind": type(self).__name__,
+            "path": str(self.path.resolve()) if self.path.exists() else str(self.path),
+            "bytes": sum(size for _, size, _ in stats),
+            "modified_ns": max(modified for _, _, modified in stats),
+            "files": hashlib.sha256(json.dumps(stats).encode()).hexdigest(),
+            "columns": list(self.columns),
+            "max_levels": self.max_levels,
+        }
+
+    def load(self, progress: ProgressCallback = _ignore_progress) -> pd.DataFrame:
+        try:
+            if self.path.is_dir():
+                dataset = pads.dataset(str(self.path), format="parquet", partitioning="hive")
+            else:
+                dataset = pads.dataset([str(path) for path in self.files()], format="parquet")
+            _check_columns(self, dataset.schema.names)
+            total_rows = max(dataset.count_rows(), 1)
+            batches, rows = [], 0
+            for batch in dataset.to_batches(columns=list(self.columns)):
+                batches.append(batch)
+                rows += batch.num_rows
+                progress(rows, rows / total_rows)
+            schema = pa.schema([dataset.schema.field(name) for name in self.columns])
+            table = pa.Table.from_batches(batches, schema=schema)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as err:
+            raise SourceError(
+                f"the Parquet files of {str(self.path)!r} could not be read as one table: {err}"
+            ) from err
+        return _to_frame(self, table)
+
+
 FILE_SOURCES: tuple[type[FileSource], ...] = (CsvSource, ParquetSource, ArrowSource)
 SOURCE_SUFFIXES = tuple(s for kind in FILE_SOURCES for s in kind.suffixes)
 
@@ -365,6 +419,8 @@ def open_source(
     """The file source for ``path``, chosen by its suffix (``delimiter``: a CSV file's)."""
     file_path = Path(path)
     name = file_path.name.lower()
+    if file_path.is_dir() or glob.has_magic(str(file_path)):
+        return ParquetDatasetSource(file_path, x, y, tuple(extra_columns), max_levels)
     for kind in FILE_SOURCES:
         if name.endswith(kind.suffixes):
             if kind is CsvSource:

@@ -163,3 +163,36 @@ def test_arrow_ipc_file_with_text_and_missing_values(tmp_path: Path) -> None:
     assert progress == [0.5, 1.0]
     np.testing.assert_array_equal(frame["x"], [1.0, 2.0, np.nan])
     assert list(frame["kind"]) == ["p", MISSING_LEVEL, "q"]
+
+
+def test_a_hive_partitioned_parquet_folder_is_one_table_with_its_keys_as_categories(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    parts = []
+    for carrier in ("AA", "UA"):
+        for year in (2024, 2025):
+            folder = tmp_path / "flights" / f"carrier={carrier}" / f"year={year}"
+            folder.mkdir(parents=True)
+            part = pd.DataFrame({"lon": rng.normal(0, 1, 50), "lat": rng.normal(0, 1, 50)})
+            part.to_parquet(folder / "part-0.parquet", row_group_size=20)
+            parts.append(part.assign(carrier=carrier, year=year))
+    progress: list[float] = []
+    source = open_source(tmp_path / "flights", x="lon", y="lat", extra_columns=["carrier", "year"])
+    frame = source.load(lambda rows, fraction: progress.append(fraction))
+    assert progress[-1] == 1.0 and progress == sorted(progress)
+    assert len(frame) == 200 and list(frame["carrier"].cat.categories) == ["AA", "UA"]
+    want = pd.concat(parts, ignore_index=True)
+    got = frame.sort_values(["carrier", "year", "lon"]).reset_index(drop=True)
+    want = want.sort_values(["carrier", "year", "lon"]).reset_index(drop=True)
+    np.testing.assert_array_equal(got["lon"], want["lon"])
+    np.testing.assert_array_equal(got["year"], want["year"])
+    assert list(got["carrier"].astype(str)) == list(want["carrier"])
+
+
+def test_a_glob_of_parquet_files_whose_types_disagree_is_named(tmp_path: Path) -> None:
+    pd.DataFrame({"x": [1.0], "y": [2.0], "w": [1.5]}).to_parquet(tmp_path / "a.parquet")
+    pd.DataFrame({"x": [1.0], "y": [2.0], "w": ["heavy"]}).to_parquet(tmp_path / "b.parquet")
+    source = open_source(tmp_path / "*.parquet", x="x", y="y", extra_columns=["w"])
+    with pytest.raises(SourceError, match=r"could not be read as one table"):
+        source.load()
+    with pytest.raises(SourceError, match=r"no Parquet file in '.*nothing-\*\.parquet'"):
+        open_source(tmp_path / "nothing-*.parquet", x="x", y="y")
