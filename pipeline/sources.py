@@ -169,8 +169,16 @@ class SyntheticSource(DataSource):
 
 def _check_columns(source: FileSource, available: Sequence[str]) -> None:
     missing = [c for c in source.columns if c not in available]
-    if missing:
-        raise ColumnError(f"column {missing[0]!r} not found in {source.path}; columns are {list(available)}")
+    if not missing:
+        return
+    hint = ""
+    if len(available) == 1:  # a header of one column: the file may use another delimiter
+        used = [d for d in DELIMITERS if d in available[0]]
+        if used:
+            hint = f"; the header is one column: is the delimiter {used[0]!r}? (--delimiter)"
+    raise ColumnError(
+        f"column {missing[0]!r} not found in {source.path}; columns are {list(available)}{hint}"
+    )
 
 
 def _to_frame(source: FileSource, table: pa.Table) -> pd.DataFrame:
@@ -180,6 +188,11 @@ def _to_frame(source: FileSource, table: pa.Table) -> pd.DataFrame:
         raise SourceError(f"{source.path} holds no rows")
     frame = table.to_pandas(split_blocks=True, self_destruct=True)
     for name in source.columns:
+        if frame[name].isna().all():
+            raise ColumnError(
+                f"column {name!r} of {source.path} is empty in every one of its {len(frame):,} rows; "
+                "leave it out or choose another"
+            )
         read = read_column(name, frame[name], source.max_levels)
         if name in (source.x, source.y) and not _is_number(read.values):
             sample = frame[name].dropna().head(3).tolist()
@@ -276,7 +289,11 @@ class CsvSource(FileSource):
                 head = stream.read(SNIFF_BYTES).decode("utf-8-sig", errors="strict")
             except UnicodeDecodeError as err:
                 if err.start < SNIFF_BYTES - 4:  # not a character cut at the end of the sample
-                    raise SourceError(f"{self.path} is not a readable CSV file: {err}") from err
+                    line = err.object[: err.start].count(b"\n") + 1
+                    raise SourceError(
+                        f"{self.path} is not a readable CSV file: line {line} is not UTF-8 text "
+                        f"(byte {err.object[err.start]:#04x} at byte {err.start:,} of the file)"
+                    ) from err
                 head = err.object[: err.start].decode("utf-8-sig")
             except (OSError, EOFError, pa.ArrowException) as err:
                 raise SourceError(f"{self.path} is not a readable CSV file: {err}") from err

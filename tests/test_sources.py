@@ -196,3 +196,28 @@ def test_a_glob_of_parquet_files_whose_types_disagree_is_named(tmp_path: Path) -
         source.load()
     with pytest.raises(SourceError, match=r"no Parquet file in '.*nothing-\*\.parquet'"):
         open_source(tmp_path / "nothing-*.parquet", x="x", y="y")
+
+
+BAD_FILES = [
+    ("empty.csv", b"", {}, r"its first line \(the header\) is empty"),
+    ("header.csv", b"x,y,w\n", {}, r"holds no rows"),
+    (
+        "semicolons.csv",
+        b"x;y;w\n1;2;3\n4;5;6\n",
+        {"delimiter": ","},
+        r"columns are \['x;y;w'\]; the header is one column: is the delimiter ';'\? \(--delimiter\)",
+    ),
+    ("latin1.csv", b"x,y,w\n1,2,3\n4,\xff\xfe,6\n", {}, r"line 3 is not UTF-8 text \(byte 0xff at byte 14"),
+    ("blank.csv", b"x,y,w\n1,2,\n3,4,\n", {}, r"column 'w' of .* is empty in every one of its 2 rows"),
+    ("missing.csv", b"x,y,v\n1,2,3\n", {}, r"column 'w' not found in .*; columns are \['x', 'y', 'v'\]$"),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "options", "message"), BAD_FILES, ids=[f[0] for f in BAD_FILES])
+def test_bad_files_are_answered_with_what_is_wrong(
+    tmp_path: Path, name: str, content: bytes, options: dict[str, str], message: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(SourceError, match=message):
+        open_source(path, x="x", y="y", extra_columns=["w"], **options).load()
