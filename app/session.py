@@ -17,7 +17,6 @@ from functools import partial
 
 from bokeh.document import Document
 from bokeh.events import Event, RangesUpdate
-from bokeh.models.widgets import Div
 from bokeh.server.contexts import BokehSessionContext
 
 from pipeline import (
@@ -294,8 +293,8 @@ class Session:
         session = self.doc.session_context.id if self.doc.session_context else "-"
         for problem in problems:
             logger.warning("session %s: %s", session, problem)
-        message = self.page.message if self.page is not None else Div()
-        message.text = "<br>".join(html.escape(problem) for problem in problems)
+        if self.page is not None:
+            self.page.message.text = "<br>".join(html.escape(problem) for problem in problems)
         self._error_shown = True
 
     def close(self) -> None:

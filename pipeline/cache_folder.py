@@ -15,11 +15,11 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["FolderEntry", "entries_of", "hold_in_use", "trim"]
+__all__ = ["MANIFEST", "FolderEntry", "entries_of", "hold_in_use", "trim"]
 
 logger = logging.getLogger(__name__)
 
-MANIFEST = "manifest.json"
+MANIFEST = "manifest.json"  # in each entry: its description, and its last use as its time
 # descriptors of the lock files this process holds open, one per entry it maps (the lock lives
 # while the descriptor is open, so until the process ends)
 _HELD: dict[Path, int] = {}

@@ -36,7 +36,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from .cache_folder import hold_in_use, trim
+from .cache_folder import MANIFEST, hold_in_use, trim
 from .errors import CacheCorrupt
 from .index import CELLS, GRID_BITS, SpatialIndex
 from .sources import DataSource
@@ -48,7 +48,6 @@ __all__ = ["FORMAT_VERSION", "CacheEntry", "ColumnarCopies", "default_cache_dir"
 logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
 CELL_STARTS = "cell_starts.npy"
 SAMPLE_BLOCKS = 64  # blocks per file whose checksum is kept in the manifest
 SAMPLE_BLOCK_BYTES = 4096

@@ -96,7 +96,7 @@ class DataStore:
         try:
             dataset = self._open_dataset(settings, started)
             self._set_status(phase="Warming up", rows=dataset.rows, fraction=1.0)
-            self._compile(dataset, settings, [Reduction()])
+            self._compile(dataset, [Reduction()])
             self._render(dataset, home_viewport(dataset.extent), self.canvas, Reduction())
         except (InputError, ServiceError) as err:  # the message says it all
             self._fail(str(err))
@@ -122,7 +122,7 @@ class DataStore:
             for reduction in others:
                 if not self._wait_for_quiet():
                     return  # closed
-                self._compile(dataset, settings, [reduction])
+                self._compile(dataset, [reduction])
             logger.info(
                 "compiled %d more reductions in %.1f s, each while no image was rendered, RSS %.0f MiB",
                 len(others),
@@ -186,7 +186,7 @@ class DataStore:
             self._status = replace(self._status, state=LoadState.FAILED, phase="Failed", error=message)
         self._ready.set()
 
-    def _compile(self, dataset: Dataset, settings: Settings, reductions: list[Reduction]) -> None:
+    def _compile(self, dataset: Dataset, reductions: list[Reduction]) -> None:
         """Compile Datashader's kernels for ``reductions`` on a few rows."""
         sample = RowRangeBackend(
             dataset.frame.iloc[: min(dataset.rows, WARM_UP_ROWS)],

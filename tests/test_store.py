@@ -161,12 +161,12 @@ def test_the_other_reductions_compile_only_while_no_image_is_rendered(
     compiles: list[tuple[float, int, float, int]] = []  # when, renders running, since the last, count
     compile_now = fresh_store._compile
 
-    def watched(dataset, settings, reductions):
+    def watched(dataset, reductions):
         with fresh_store._rendering:
             compiles.append(
                 (time.monotonic(), fresh_store._renders_running, fresh_store._last_render, len(reductions))
             )
-        compile_now(dataset, settings, reductions)
+        compile_now(dataset, reductions)
 
     monkeypatch.setattr(fresh_store, "_compile", watched)
     load_store(fresh_store, Settings(rows=20_000, width=40, height=30, cache_dir=None))
